@@ -1,0 +1,1 @@
+"""ActivityPub protocol library: vocabulary, HTTP signatures, WebFinger, NodeInfo. Knows nothing of fedi."""

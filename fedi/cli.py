@@ -1,0 +1,180 @@
+"""The `fedi` command (see README): one sub-command per admin action.
+
+This module is the composition root: the only place in fedi/ that imports web/ (to serve it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from activitypub.errors import ActivityPubError
+
+from . import outbox
+from .config import ConfigError, new_config
+from .instance import Instance, create_instance_files, open_instance
+from .storage import StorageError
+from .workers import run_until_idle
+
+
+def _with_instance(action: Callable[[Instance, argparse.Namespace], Awaitable[int]]) -> Callable[[argparse.Namespace], int]:
+    def command(args: argparse.Namespace) -> int:
+        async def run() -> int:
+            instance = await open_instance(Path(args.dir))
+            try:
+                return await action(instance, args)
+            finally:
+                await instance.close()
+
+        return asyncio.run(run())
+
+    return command
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    config = new_config(args.url, args.name, args.title, allow_private=args.allow_private)
+    asyncio.run(create_instance_files(Path(args.dir), config))
+    print(f"Instance ready in {args.dir}: @{config.name}@{config.host}")
+    print(f"Start it with: fedi serve --dir {args.dir}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from web.app import create_app
+
+    from .server import run
+
+    instance = asyncio.run(open_instance(Path(args.dir)))
+    if instance.config.allow_private:
+        logging.warning("allow_private is ON: plain http and private addresses are allowed (tests only)")
+    parts = urlsplit(instance.config.url)
+    host = args.host or ("127.0.0.1" if parts.hostname in ("localhost", "127.0.0.1") else "0.0.0.0")
+    port = args.port or instance.config.default_port
+    # The database connection and HTTP client are opened again inside uvicorn's loop.
+    asyncio.run(instance.close())
+    run(_lazy_app(Path(args.dir), create_app), host, port)
+    return 0
+
+
+def _lazy_app(directory: Path, create_app: Callable[..., object]) -> object:
+    """An ASGI app that opens the instance inside the server's event loop, at lifespan start."""
+    from starlette.types import Receive, Scope, Send
+
+    state: dict[str, object] = {}
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan" and "app" not in state:
+            instance = await open_instance(directory)
+            state["app"] = create_app(instance)
+            state["instance"] = instance
+        inner = state["app"]
+        await inner(scope, receive, send)  # type: ignore[operator]
+        if scope["type"] == "lifespan":
+            await state["instance"].close()  # type: ignore[attr-defined]
+
+    return app
+
+
+@_with_instance
+async def cmd_post(instance: Instance, args: argparse.Namespace) -> int:
+    post = await outbox.publish_post(instance, args.text, title=args.title,
+                                     visibility="followers" if args.members else "public")
+    print(post.uri)
+    return 0
+
+
+@_with_instance
+async def cmd_edit(instance: Instance, args: argparse.Namespace) -> int:
+    post = await outbox.edit_post(instance, args.post_id, args.text)
+    print(post.uri)
+    return 0
+
+
+@_with_instance
+async def cmd_delete(instance: Instance, args: argparse.Namespace) -> int:
+    await outbox.delete_post(instance, args.post_id)
+    print(f"deleted {args.post_id}")
+    return 0
+
+
+@_with_instance
+async def cmd_follow(instance: Instance, args: argparse.Namespace) -> int:
+    remote = await outbox.follow(instance, args.target)
+    print(f"follow requested: {remote.uri}")
+    return 0
+
+
+@_with_instance
+async def cmd_unfollow(instance: Instance, args: argparse.Namespace) -> int:
+    remote = await outbox.unfollow(instance, args.target)
+    print(f"unfollowed: {remote.uri}")
+    return 0
+
+
+@_with_instance
+async def cmd_deliver(instance: Instance, args: argparse.Namespace) -> int:
+    await run_until_idle(instance)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(Path(args.dir) if args.dir else None, args.base_port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fedi", description="ActivityPub server for welcome associations")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int], help: str, *, needs_dir: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help)
+        if needs_dir:
+            p.add_argument("--dir", required=True, help="the instance's data directory")
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command("init", cmd_init, "create an instance for one association")
+    p.add_argument("--url", required=True, help="public base URL, e.g. https://avf-lyon.example")
+    p.add_argument("--name", required=True, help="the association's account name (@name@domain)")
+    p.add_argument("--title", help="the association's display name")
+    p.add_argument("--allow-private", action="store_true",
+                   help="allow http and private addresses (local tests and demo only)")
+    p = command("serve", cmd_serve, "run the instance (until SIGTERM/SIGINT)")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p = command("post", cmd_post, "publish a post (Markdown); prints its id")
+    p.add_argument("--members", action="store_true", help="for followers (members) only")
+    p.add_argument("--title")
+    p.add_argument("text")
+    p = command("edit", cmd_edit, "edit a post (sends Update)")
+    p.add_argument("post_id")
+    p.add_argument("text")
+    p = command("delete", cmd_delete, "delete a post (sends Delete)")
+    p.add_argument("post_id")
+    p = command("follow", cmd_follow, "follow an actor: URL or @name@host")
+    p.add_argument("target")
+    p = command("unfollow", cmd_unfollow, "stop following an actor")
+    p.add_argument("target")
+    command("deliver", cmd_deliver, "deliver what is queued now, without serving")
+    p = command("demo", cmd_demo, "a demo federation on loopback", needs_dir=False)
+    p.add_argument("--dir", help="where to keep the demo's data (default: a temporary directory)")
+    p.add_argument("--base-port", type=int, default=8701)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except (ConfigError, ActivityPubError, StorageError) as error:
+        print(f"fedi: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

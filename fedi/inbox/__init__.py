@@ -1,0 +1,144 @@
+"""The inbound path: receive → verify → check → store raw → (worker) parse → handler → effects.
+
+`receive` runs inside the HTTP request and must stay quick: it verifies the signature, checks
+that the signer speaks for the activity's actor and that ids are on the actor's host, stores the
+raw activity (once per id) and returns; the route answers 202. `process_due` runs in a worker and
+applies each stored activity with the handler for its type.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any
+
+from activitypub.errors import (
+    ActivityPubError,
+    BadRequest,
+    FetchError,
+    Rejected,
+    SignatureError,
+    TooLarge,
+)
+from activitypub.signatures import verify_request
+from activitypub.vocab import Activity, as_id, host_of, parse_activity, same_origin
+
+from .. import storage
+from ..instance import Instance
+from ..remote import key_retriever
+from ..storage import InboxItem
+from .accept import handle_accept, handle_reject
+from .announce import handle_announce
+from .create import handle_create
+from .delete import handle_delete
+from .follow import handle_follow
+from .like import handle_like
+from .undo import handle_undo
+from .update import handle_update
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1_000_000
+MAX_ATTEMPTS = 8
+LEASE_SECONDS = 120.0
+BATCH_SIZE = 100
+
+HANDLERS = {
+    "Follow": handle_follow,
+    "Accept": handle_accept,
+    "Reject": handle_reject,
+    "Undo": handle_undo,
+    "Create": handle_create,
+    "Update": handle_update,
+    "Delete": handle_delete,
+    "Like": handle_like,
+    "Announce": handle_announce,
+}
+
+
+async def receive(instance: Instance, method: str, url: str, headers: dict[str, str], body: bytes) -> bool:
+    """Checks and stores one POSTed activity. Returns False when it was already received or is
+    ignored; raises an ActivityPubError (mapped to 4xx) when it is refused."""
+    data = parse_json(body)
+    activity = parse_activity(data)
+    try:
+        verified = await verify_request(method, url, headers, body, key_retriever(instance))
+    except SignatureError:
+        if _is_self_delete_of_unknown_actor(activity):
+            return False  # a deleted account's farewell: its key is gone, nothing to undo here
+        raise
+    if verified.key.owner != activity.actor:
+        raise Rejected(f"signed by {verified.key.owner}, but the actor is {activity.actor}")
+    check_origins(activity)
+    await storage.clear_host_unavailable(instance.db, host_of(activity.actor))
+    if activity.type not in HANDLERS:
+        log.info("ignoring %s from %s", activity.type, activity.actor)
+        return False
+    stored = await storage.put_inbox_item(
+        instance.db, activity_uri=activity.id or _content_id(body), actor=activity.actor,
+        type=activity.type, body=data, now=instance.clock(),
+    )
+    if stored:
+        instance.wakeups.inbox.set()
+    return stored
+
+
+def parse_json(body: bytes) -> dict[str, Any]:
+    if len(body) > MAX_BODY_BYTES:
+        raise TooLarge("body over 1 MB")
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise BadRequest(f"body is not JSON: {error}") from error
+    if not isinstance(data, dict):
+        raise BadRequest("body is not a JSON object")
+    return data
+
+
+def check_origins(activity: Activity) -> None:
+    """The activity and any object it embeds as its own must live on the actor's host."""
+    if activity.id and not same_origin(activity.id, activity.actor):
+        raise Rejected("activity id is not on the actor's host")
+    if activity.type in ("Create", "Update") and activity.object is not None:
+        object_id = as_id(activity.object.get("id"))
+        if object_id and not same_origin(object_id, activity.actor):
+            raise Rejected("object id is not on the actor's host")
+
+
+def _is_self_delete_of_unknown_actor(activity: Activity) -> bool:
+    return activity.type == "Delete" and activity.object_id == activity.actor
+
+
+def _content_id(body: bytes) -> str:
+    return "urn:sha256:" + hashlib.sha256(body).hexdigest()
+
+
+async def process_due(instance: Instance, limit: int = BATCH_SIZE) -> int:
+    """Applies received activities that are due; returns how many were handled."""
+    items = await storage.claim_inbox_items(instance.db, instance.clock(), limit, LEASE_SECONDS)
+    for item in items:
+        await process_item(instance, item)
+    return len(items)
+
+
+async def process_item(instance: Instance, item: InboxItem) -> None:
+    try:
+        activity = parse_activity(item.body)
+        await HANDLERS[activity.type](instance, activity)
+    except FetchError as error:
+        if item.attempts + 1 >= MAX_ATTEMPTS:
+            await storage.fail_inbox_item(instance.db, item.id, str(error))
+        else:
+            delay = 30 * 4**item.attempts
+            await storage.reschedule_inbox_item(instance.db, item.id, instance.clock() + delay, str(error))
+        return
+    except ActivityPubError as error:
+        log.info("%s %s refused: %s", item.type, item.activity_uri, error)
+        await storage.fail_inbox_item(instance.db, item.id, f"{type(error).__name__}: {error}")
+        return
+    except Exception as error:  # a bug must not stop the worker nor retry forever
+        log.exception("applying %s %s failed", item.type, item.activity_uri)
+        await storage.fail_inbox_item(instance.db, item.id, f"internal error: {error!r}")
+        return
+    await storage.mark_inbox_item_done(instance.db, item.id)

@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from activitypub.vocab import Activity
+
+from ..instance import Instance
+from .notes import check_author, note_of, store_remote_note
+
+
+async def handle_create(instance: Instance, activity: Activity) -> None:
+    note = await note_of(instance, activity.object, activity.object_id)
+    check_author(note, activity.actor)
+    await store_remote_note(instance, note)

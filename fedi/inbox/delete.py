@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from activitypub.errors import Rejected
+from activitypub.vocab import Activity
+
+from .. import storage
+from ..instance import Instance
+from ..storage import utc_now_iso
+
+
+async def handle_delete(instance: Instance, activity: Activity) -> None:
+    """A deleted post (only by its author) or a deleted account (its follows and posts go)."""
+    target = activity.object_id
+    if target is None:
+        return
+    if target == activity.actor:
+        async with instance.db.transaction() as tx:
+            await storage.delete_actor_traces(tx, activity.actor, utc_now_iso())
+        return
+    post = await storage.get_post_by_uri(instance.db, target)
+    if post is None or post.is_deleted:
+        return
+    if post.is_local or post.author != activity.actor:
+        raise Rejected("only a post's author can delete it")
+    async with instance.db.transaction() as tx:
+        await storage.mark_post_deleted(tx, target, utc_now_iso())

@@ -1,0 +1,78 @@
+"""Storing posts that arrive from peers: comments on our posts, and posts for the timeline."""
+
+from __future__ import annotations
+
+from activitypub.errors import BadRequest, Rejected
+from activitypub.vocab import PUBLIC, Note, format_datetime, parse_note, same_origin
+
+from .. import storage
+from ..content import plain_text, sanitize_html
+from ..instance import Instance
+from ..remote import fetch_object
+from ..storage import utc_now_iso
+
+POST_TYPES = frozenset({"Note", "Article", "Page", "Question", "Event", "Video", "Image", "Audio"})
+
+
+async def note_of(instance: Instance, embedded: dict[str, object] | None, object_id: str | None) -> Note:
+    """The object of a Create/Update: the embedded copy when it comes first-hand, else fetched."""
+    if embedded is not None:
+        return parse_note(embedded)
+    if object_id is None:
+        raise BadRequest("activity without an object")
+    return parse_note(await fetch_object(instance, object_id))
+
+
+def check_author(note: Note, actor: str) -> None:
+    if note.attributed_to != actor:
+        raise Rejected("the object is attributed to someone else than the actor")
+    if not same_origin(note.id, actor):
+        raise Rejected("the object is not on its author's host")
+
+
+def visibility_of(note: Note) -> str:
+    if PUBLIC in note.to:
+        return "public"
+    if PUBLIC in note.cc:
+        return "unlisted"
+    if any(target.endswith("/followers") for target in note.audience):
+        return "followers"
+    return "direct"
+
+
+async def store_remote_note(instance: Instance, note: Note, *, boosted_by: str | None = None) -> bool:
+    """A reply to one of our posts becomes a comment waiting for moderation; a post from an
+    actor we follow (or boosted by one) goes to the timeline; anything else is not ours to keep."""
+    if note.type not in POST_TYPES:
+        return False
+    parent = await storage.get_post_by_uri(instance.db, note.in_reply_to) if note.in_reply_to else None
+    is_comment = parent is not None and parent.is_local and not parent.is_deleted
+    followed = boosted_by is not None or await storage.is_followed_by_local(instance.db, note.attributed_to)
+    if not is_comment and not followed:
+        return False
+    async with instance.db.transaction() as tx:
+        await storage.put_post(
+            tx, uri=note.id, author=note.attributed_to, is_local=False, type=note.type,
+            title=plain_text(note.name) or None, content=sanitize_html(note.content),
+            source=None, in_reply_to=note.in_reply_to, visibility=visibility_of(note),
+            status="pending" if is_comment else "published", url=note.url, raw=note.raw,
+            published_at=format_datetime(note.published) if note.published else utc_now_iso(),
+        )
+        if boosted_by is not None:
+            await storage.put_reaction(tx, f"{boosted_by}#boost:{note.id}", "Announce", boosted_by, note.id)
+    return True
+
+
+async def apply_remote_edit(instance: Instance, note: Note, actor: str) -> None:
+    """An author's edit of a post we keep; only its stored author may edit it."""
+    existing = await storage.get_post_by_uri(instance.db, note.id)
+    if existing is None or existing.is_deleted:
+        return
+    if existing.author != actor or existing.is_local:
+        raise Rejected("only a post's author can edit it")
+    async with instance.db.transaction() as tx:
+        await storage.update_post(
+            tx, note.id, title=plain_text(note.name) or None, content=sanitize_html(note.content),
+            source=None, raw=note.raw,
+            updated_at=format_datetime(note.updated) if note.updated else utc_now_iso(),
+        )

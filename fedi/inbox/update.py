@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from activitypub.errors import Rejected
+from activitypub.vocab import ACTOR_TYPES, Activity
+
+from ..instance import Instance
+from ..remote import get_actor
+from .notes import check_author, note_of, apply_remote_edit
+
+
+async def handle_update(instance: Instance, activity: Activity) -> None:
+    """An edited post, or a changed profile (refetched from its origin, never taken as sent)."""
+    kind = (activity.object or {}).get("type")
+    if kind in ACTOR_TYPES or activity.object_id == activity.actor:
+        if activity.object_id != activity.actor:
+            raise Rejected("an actor can only update itself")
+        await get_actor(instance, activity.actor, refresh=True)
+        return
+    note = await note_of(instance, activity.object, activity.object_id)
+    check_author(note, activity.actor)
+    await apply_remote_edit(instance, note, activity.actor)

@@ -1,0 +1,114 @@
+"""An open instance: its settings, database, HTTP client, local actors and queue wake-ups."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+from activitypub.auth import SignatureAuth
+from activitypub.http import make_client
+from activitypub.keys import generate_rsa_key, load_private_key, private_key_to_pem, public_key_to_pem
+
+from . import __version__, storage
+from .config import Config, ConfigError, database_path, load_config, save_config
+from .storage import Database, LocalActor
+from .urls import Urls
+
+USER_AGENT = f"fedi/{__version__}"
+
+
+@dataclass
+class Wakeups:
+    """Set when new work is queued, so workers need not poll."""
+
+    delivery: asyncio.Event = field(default_factory=asyncio.Event)
+    inbox: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class Instance:
+    config: Config
+    directory: Path
+    db: Database
+    http: httpx.AsyncClient
+    association: LocalActor
+    instance_actor: LocalActor
+    wakeups: Wakeups = field(default_factory=Wakeups)
+    clock: Callable[[], float] = time.time
+
+    @property
+    def urls(self) -> Urls:
+        return Urls(self.config.url)
+
+    @property
+    def allow_private(self) -> bool:
+        return self.config.allow_private
+
+    def signing_auth(self, actor: LocalActor | None = None, scheme: str = "cavage") -> SignatureAuth:
+        """Signs as `actor`, by default the instance actor (used for signed GETs)."""
+        signer = actor or self.instance_actor
+        return SignatureAuth(signer.key_id, _private_key(signer.private_key_pem), scheme)  # type: ignore[arg-type]
+
+    async def get_local_actor(self, uri: str) -> LocalActor | None:
+        if uri == self.association.uri:
+            return self.association
+        if uri == self.instance_actor.uri:
+            return self.instance_actor
+        return await storage.get_local_actor_by_uri(self.db, uri)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.db.close()
+
+
+@lru_cache(maxsize=64)
+def _private_key(pem: str) -> RSAPrivateKey:
+    return load_private_key(pem)  # type: ignore[return-value]
+
+
+async def create_instance_files(directory: Path, config: Config) -> None:
+    """`fedi init`: settings, database, the association's actor and the instance actor."""
+    if database_path(directory).exists():
+        raise ConfigError(f"{directory} already holds a fedi database; refusing to overwrite it")
+    save_config(directory, config)
+    db = await Database.open(database_path(directory))
+    try:
+        urls = Urls(config.url)
+        async with db.transaction() as tx:
+            await _put_new_actor(tx, config.name, urls.actor(config.name), "association",
+                                 "Organization", config.title)
+            await _put_new_actor(tx, config.domain, urls.instance_actor, "instance",
+                                 "Application", config.domain)
+    finally:
+        await db.close()
+
+
+async def _put_new_actor(tx: storage.Transaction, username: str, uri: str, kind: str,
+                         ap_type: str, name: str, summary: str = "", manually_approves: bool = False) -> None:
+    key = generate_rsa_key()
+    await storage.put_local_actor(
+        tx, username=username, uri=uri, kind=kind, ap_type=ap_type, name=name, summary=summary,
+        manually_approves=manually_approves, private_key_pem=private_key_to_pem(key),
+        public_key_pem=public_key_to_pem(key.public_key()),
+    )
+
+
+async def open_instance(directory: Path, **overrides: Any) -> Instance:
+    config = load_config(directory)
+    db = await Database.open(database_path(directory))
+    association = await storage.get_local_actor_by_kind(db, "association")
+    instance_actor = await storage.get_local_actor_by_kind(db, "instance")
+    if association is None or instance_actor is None:
+        await db.close()
+        raise ConfigError(f"{directory}: the database has no actors; was `fedi init` interrupted?")
+    http = make_client(allow_private=config.allow_private, user_agent=f"{USER_AGENT} (+{config.url})")
+    return Instance(config=config, directory=directory, db=db, http=http,
+                    association=association, instance_actor=instance_actor, **overrides)

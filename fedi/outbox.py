@@ -1,0 +1,151 @@
+"""What the association does: publish, edit, delete, follow, unfollow, accept.
+
+Each action stores its object and activity and queues one delivery per target inbox, all in
+one transaction (see `delivery.py` for the sending side).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from activitypub.errors import BadRequest, NotFound
+from activitypub.vocab import AS_CONTEXT, PUBLIC
+
+from . import storage
+from .content import plain_text, render_markdown
+from .delivery import enqueue
+from .documents import (
+    activity_document,
+    note_document,
+    post_audience,
+    tombstone_document,
+    without_context,
+)
+from .instance import Instance
+from .remote import resolve_actor
+from .storage import LocalActor, Post, RemoteActor, utc_now_iso
+
+MAX_TITLE_LENGTH = 200
+MAX_TEXT_LENGTH = 50_000
+
+
+def _check_text(text: str, title: str | None) -> tuple[str, str | None]:
+    text = text.strip()
+    if not text:
+        raise BadRequest("the text is empty")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise BadRequest(f"the text is longer than {MAX_TEXT_LENGTH} characters")
+    title = plain_text(title) or None
+    if title and len(title) > MAX_TITLE_LENGTH:
+        raise BadRequest(f"the title is longer than {MAX_TITLE_LENGTH} characters")
+    return text, title
+
+
+async def _follower_inboxes(tx: storage.Transaction, actor: LocalActor) -> list[str]:
+    return await storage.list_follower_inboxes(tx, actor.uri)
+
+
+async def publish_post(
+    instance: Instance, text: str, *, title: str | None = None, visibility: str = "public",
+    author: LocalActor | None = None,
+) -> Post:
+    """Markdown in, a public Note out to every follower."""
+    text, title = _check_text(text, title)
+    author = author or instance.association
+    uri = instance.urls.new_post()
+    async with instance.db.transaction() as tx:
+        await storage.put_post(
+            tx, uri=uri, author=author.uri, is_local=True, type="Note", title=title,
+            content=render_markdown(text), source=text, in_reply_to=None, visibility=visibility,
+            status="published", url=uri, raw=None, published_at=utc_now_iso(),
+        )
+        post = await storage.get_post_by_uri(tx, uri)
+        assert post is not None
+        await _send(instance, tx, author, "Create", note_document(post), post,
+                    await _follower_inboxes(tx, author))
+    return post
+
+
+async def edit_post(instance: Instance, uri: str, text: str, *, title: str | None = None) -> Post:
+    post = await _own_post(instance, uri)
+    text, new_title = _check_text(text, title)
+    new_title = new_title if title is not None else post.title
+    author = await instance.get_local_actor(post.author)
+    assert author is not None
+    async with instance.db.transaction() as tx:
+        await storage.update_post(tx, uri, title=new_title, content=render_markdown(text),
+                                  source=text, raw=None, updated_at=utc_now_iso())
+        edited = await storage.get_post_by_uri(tx, uri)
+        assert edited is not None
+        await _send(instance, tx, author, "Update", note_document(edited), edited,
+                    await _follower_inboxes(tx, author))
+    return edited
+
+
+async def delete_post(instance: Instance, uri: str) -> None:
+    post = await _own_post(instance, uri)
+    author = await instance.get_local_actor(post.author)
+    assert author is not None
+    async with instance.db.transaction() as tx:
+        await storage.mark_post_deleted(tx, uri, utc_now_iso())
+        deleted = await storage.get_post_by_uri(tx, uri)
+        assert deleted is not None
+        await _send(instance, tx, author, "Delete", without_context(tombstone_document(deleted)),
+                    post, await _follower_inboxes(tx, author))
+
+
+async def _own_post(instance: Instance, uri: str) -> Post:
+    post = await storage.get_post_by_uri(instance.db, uri)
+    if post is None or not post.is_local or post.is_deleted:
+        raise NotFound(f"no post {uri} on this instance")
+    return post
+
+
+async def _send(
+    instance: Instance, tx: storage.Transaction, actor: LocalActor, kind: str,
+    obj: dict[str, Any], post: Post, inboxes: list[str],
+) -> None:
+    to, cc = post_audience(post, f"{actor.uri}/followers")
+    document = activity_document(instance.urls.new_activity(), kind, actor.uri,
+                                 without_context(obj), to=to, cc=cc,
+                                 context=obj.get("@context", AS_CONTEXT))
+    await enqueue(instance, tx, actor, document, inboxes, public=PUBLIC in to)
+
+
+async def follow(instance: Instance, target: str, *, actor: LocalActor | None = None) -> RemoteActor:
+    """The association (or another local actor) follows a remote actor; pending until Accept."""
+    actor = actor or instance.association
+    remote = await resolve_actor(instance, target)
+    follow_uri = instance.urls.new_activity()
+    document = activity_document(follow_uri, "Follow", actor.uri, remote.uri, to=[remote.uri])
+    async with instance.db.transaction() as tx:
+        await storage.put_follow(tx, actor.uri, remote.uri, follow_uri, "pending")
+        await enqueue(instance, tx, actor, document, [remote.inbox], public=False)
+    return remote
+
+
+async def unfollow(instance: Instance, target: str, *, actor: LocalActor | None = None) -> RemoteActor:
+    actor = actor or instance.association
+    remote = await resolve_actor(instance, target)
+    existing = await storage.get_follow(instance.db, actor.uri, remote.uri)
+    if existing is None:
+        raise NotFound(f"{actor.username} does not follow {remote.uri}")
+    follow_doc = activity_document(existing.activity_uri or instance.urls.new_activity(), "Follow",
+                                   actor.uri, remote.uri, to=[remote.uri])
+    document = activity_document(instance.urls.new_activity(), "Undo", actor.uri,
+                                 without_context(follow_doc), to=[remote.uri])
+    async with instance.db.transaction() as tx:
+        await storage.delete_follow(tx, actor.uri, remote.uri)
+        await enqueue(instance, tx, actor, document, [remote.inbox], public=False)
+    return remote
+
+
+async def accept_follow(
+    instance: Instance, tx: storage.Transaction, actor: LocalActor, follower: RemoteActor,
+    follow_activity: dict[str, Any],
+) -> None:
+    """Accepts a Follow (inside the caller's transaction): follower recorded, Accept queued."""
+    await storage.set_follow_state(tx, follower.uri, actor.uri, "accepted")
+    document = activity_document(instance.urls.new_activity(), "Accept", actor.uri,
+                                 without_context(follow_activity), to=[follower.uri])
+    await enqueue(instance, tx, actor, document, [follower.inbox], public=False)

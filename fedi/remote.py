@@ -1,0 +1,97 @@
+"""Remote actors, keys and objects: fetched with a signed GET, checked, cached in storage."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urldefrag
+
+from activitypub.errors import BadRequest, FetchError, SignatureError
+from activitypub.http import fetch_activitypub_object
+from activitypub.keys import load_public_key
+from activitypub.signatures import KeyRetriever, PublicKeyInfo
+from activitypub.vocab import Note, as_id, parse_actor, parse_note, same_origin
+from activitypub.webfinger import resolve_handle
+
+from . import storage
+from .instance import Instance
+from .storage import RemoteActor
+
+ACTOR_CACHE_SECONDS = 24 * 3600
+
+
+async def fetch_object(instance: Instance, uri: str) -> dict[str, Any]:
+    """A remote object by id, signed by the instance actor (servers in authorized-fetch mode
+    require it); the answer must be ActivityStreams JSON with this very id."""
+    return await fetch_activitypub_object(
+        instance.http, uri, auth=instance.signing_auth(), allow_private=instance.allow_private
+    )
+
+
+async def get_actor(instance: Instance, uri: str, *, refresh: bool = False) -> RemoteActor:
+    """A remote actor, from the cache unless stale or `refresh`; fetched and stored otherwise."""
+    uri = urldefrag(uri).url
+    if not refresh:
+        cached = await storage.get_remote_actor_by_uri(instance.db, uri)
+        if cached and instance.clock() - cached.fetched_at < ACTOR_CACHE_SECONDS:
+            return cached
+    data = await fetch_object(instance, uri)
+    actor = parse_actor(data)
+    if actor.id != uri:
+        raise FetchError(f"actor document has id {actor.id!r}, expected {uri!r}")
+    if not same_origin(actor.inbox, actor.id):
+        raise BadRequest("actor inbox is on another host")
+    await storage.put_remote_actor(instance.db, actor, instance.clock())
+    stored = await storage.get_remote_actor_by_uri(instance.db, uri)
+    assert stored is not None
+    return stored
+
+
+async def resolve_actor(instance: Instance, handle_or_url: str) -> RemoteActor:
+    """`@name@host`, `name@host` or an actor URL → the stored remote actor."""
+    target = handle_or_url.strip()
+    if not target.startswith(("http://", "https://")):
+        target = await resolve_handle(instance.http, target, allow_private=instance.allow_private)
+    return await get_actor(instance, target)
+
+
+def key_retriever(instance: Instance) -> KeyRetriever:
+    """The function signature verification calls to get the public key behind a keyId."""
+
+    async def get_key(key_id: str, refresh: bool) -> PublicKeyInfo:
+        actor = None if refresh else await storage.get_remote_actor_by_key_id(instance.db, key_id)
+        if actor is None:
+            actor = await _fetch_key_owner(instance, key_id)
+        if actor.public_key_pem is None or actor.public_key_id != key_id:
+            raise SignatureError(f"actor {actor.uri} does not publish key {key_id}")
+        try:
+            public_key = load_public_key(actor.public_key_pem)
+        except ValueError as error:
+            raise SignatureError(f"unreadable public key {key_id}") from error
+        return PublicKeyInfo(key_id=key_id, owner=actor.uri, public_key=public_key)
+
+    return get_key
+
+
+async def _fetch_key_owner(instance: Instance, key_id: str) -> RemoteActor:
+    """The actor owning a key: the key id is usually `actor#main-key`; some servers give the key
+    its own document with an `owner`. Either way the owner's actor document must list the key."""
+    document_url = urldefrag(key_id).url
+    try:
+        data = await fetch_object(instance, document_url)
+    except FetchError as error:
+        raise SignatureError(f"cannot fetch key {key_id}: {error}") from error
+    owner = as_id(data.get("owner")) if "owner" in data and "inbox" not in data else document_url
+    if owner is None or not same_origin(owner, key_id):
+        raise SignatureError(f"key {key_id} has no owner on its own host")
+    try:
+        return await get_actor(instance, owner, refresh=True)
+    except (FetchError, BadRequest) as error:
+        raise SignatureError(f"cannot fetch the owner of key {key_id}: {error}") from error
+
+
+async def fetch_note(instance: Instance, uri: str) -> Note:
+    """A post fetched from its origin: used for second-hand content (boosts, relayed posts)."""
+    note = parse_note(await fetch_object(instance, uri))
+    if not same_origin(note.id, note.attributed_to):
+        raise BadRequest("object and its author are on different hosts")
+    return note

@@ -1,0 +1,117 @@
+"""One SQLite connection per process, in WAL mode, with explicit transactions.
+
+aiosqlite runs every call on one thread, so all statements are serialised anyway; an asyncio
+lock keeps one coroutine's transaction from interleaving with another's statements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from .schema import migrate
+
+Params = Iterable[Any] | dict[str, Any]
+
+
+class StorageError(Exception):
+    """The database cannot be written (disk full, read-only file...): nothing was changed."""
+
+
+class Database:
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Database:
+        connection = await aiosqlite.connect(str(path), isolation_level=None)
+        connection.row_factory = sqlite3.Row
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=NORMAL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA busy_timeout=10000",
+        ):
+            await connection.execute(pragma)
+        db = cls(connection)
+        async with db.transaction() as tx:
+            await migrate(tx)
+        return db
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._connection.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """All statements inside commit together or not at all."""
+        async with self._lock:
+            try:
+                await self._connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                raise StorageError(str(error)) from error
+            try:
+                yield Transaction(self._connection)
+            except BaseException:
+                await self._connection.rollback()
+                raise
+            try:
+                await self._connection.commit()
+            except sqlite3.OperationalError as error:
+                await self._connection.rollback()
+                raise StorageError(str(error)) from error
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        async with self._lock:
+            async with self._connection.execute(sql, params) as cursor:
+                row: sqlite3.Row | None = await cursor.fetchone()
+                return row
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        async with self._lock:
+            async with self._connection.execute(sql, params) as cursor:
+                return list(await cursor.fetchall())
+
+    async def backup(self, target: Path) -> None:
+        """An online, consistent copy of the database (SQLite's backup API)."""
+        async with self._lock:
+            destination = await aiosqlite.connect(str(target))
+            try:
+                await self._connection.backup(destination)
+            finally:
+                await destination.close()
+
+
+class Transaction:
+    """Statements of one open transaction (the lock is held by `Database.transaction`)."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Runs one statement; returns the last inserted row id (or the affected row count)."""
+        async with self._connection.execute(sql, params) as cursor:
+            return cursor.lastrowid if cursor.lastrowid else cursor.rowcount
+
+    async def rowcount(self, sql: str, params: Params = ()) -> int:
+        async with self._connection.execute(sql, params) as cursor:
+            return cursor.rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        await self._connection.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        async with self._connection.execute(sql, params) as cursor:
+            row: sqlite3.Row | None = await cursor.fetchone()
+            return row
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        async with self._connection.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())

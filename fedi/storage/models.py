@@ -1,0 +1,172 @@
+"""Rows as typed objects: the rest of the application never sees a raw row."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LocalActor:
+    id: int
+    username: str
+    uri: str
+    kind: str
+    ap_type: str
+    name: str
+    summary: str
+    manually_approves: bool
+    private_key_pem: str
+    public_key_pem: str
+    created_at: str
+
+    @property
+    def key_id(self) -> str:
+        return self.uri + "#main-key"
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> LocalActor:
+        return cls(**{**dict(row), "manually_approves": bool(row["manually_approves"])})
+
+
+@dataclass(frozen=True)
+class RemoteActor:
+    uri: str
+    host: str
+    type: str
+    inbox: str
+    shared_inbox: str | None
+    preferred_username: str | None
+    name: str | None
+    public_key_id: str | None
+    public_key_pem: str | None
+    raw: dict[str, Any]
+    fetched_at: float
+
+    @property
+    def delivery_inbox(self) -> str:
+        return self.shared_inbox or self.inbox
+
+    @property
+    def handle(self) -> str:
+        return f"@{self.preferred_username or '?'}@{self.host}"
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> RemoteActor:
+        return cls(**{**dict(row), "raw": json.loads(row["raw"])})
+
+
+@dataclass(frozen=True)
+class Follow:
+    follower: str
+    followee: str
+    activity_uri: str | None
+    state: str
+    created_at: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Follow:
+        return cls(**dict(row))
+
+
+@dataclass(frozen=True)
+class Post:
+    id: int
+    uri: str
+    author: str
+    is_local: bool
+    type: str
+    title: str | None
+    content: str
+    source: str | None
+    in_reply_to: str | None
+    visibility: str
+    status: str
+    url: str | None
+    raw: dict[str, Any] | None
+    published_at: str
+    updated_at: str | None
+    deleted_at: str | None
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.status == "deleted"
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Post:
+        data = dict(row)
+        data["is_local"] = bool(data["is_local"])
+        data["raw"] = json.loads(data["raw"]) if data["raw"] else None
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class StoredActivity:
+    id: int
+    uri: str
+    actor: str
+    type: str
+    object_uri: str | None
+    public: bool
+    body: dict[str, Any]
+    created_at: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> StoredActivity:
+        data = dict(row)
+        return cls(**{**data, "public": bool(data["public"]), "body": json.loads(data["body"])})
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    activity_id: int
+    inbox: str
+    host: str
+    attempts: int
+    body: bytes
+    signer_uri: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Delivery:
+        return cls(
+            id=row["id"],
+            activity_id=row["activity_id"],
+            inbox=row["inbox"],
+            host=row["host"],
+            attempts=row["attempts"],
+            body=row["body"].encode(),
+            signer_uri=row["actor"],
+        )
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    id: int
+    activity_uri: str
+    actor: str
+    type: str
+    body: dict[str, Any]
+    attempts: int
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> InboxItem:
+        return cls(
+            id=row["id"],
+            activity_uri=row["activity_uri"],
+            actor=row["actor"],
+            type=row["type"],
+            body=json.loads(row["body"]),
+            attempts=row["attempts"],
+        )
+
+
+@dataclass(frozen=True)
+class HostState:
+    host: str
+    first_failure_at: float | None
+    unavailable: bool
+    retry_after: float
+    signature_scheme: str | None

@@ -1,0 +1,137 @@
+"""The schema, as an ordered list of migrations applied at start (the version is `user_version`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .db import Transaction
+
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE local_actors (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        uri TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,               -- association | instance | members | person
+        ap_type TEXT NOT NULL,            -- Organization | Application | Group | Person
+        name TEXT NOT NULL,
+        summary TEXT NOT NULL DEFAULT '',
+        manually_approves INTEGER NOT NULL DEFAULT 0,
+        private_key_pem TEXT NOT NULL,
+        public_key_pem TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE remote_actors (
+        uri TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        type TEXT NOT NULL,
+        inbox TEXT NOT NULL,
+        shared_inbox TEXT,
+        preferred_username TEXT,
+        name TEXT,
+        public_key_id TEXT,
+        public_key_pem TEXT,
+        raw TEXT NOT NULL,
+        fetched_at REAL NOT NULL
+    );
+    CREATE INDEX remote_actors_key ON remote_actors(public_key_id);
+    CREATE TABLE follows (
+        follower TEXT NOT NULL,
+        followee TEXT NOT NULL,
+        activity_uri TEXT,
+        state TEXT NOT NULL,              -- pending | accepted
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (follower, followee)
+    );
+    CREATE INDEX follows_followee ON follows(followee, state);
+    CREATE TABLE posts (
+        id INTEGER PRIMARY KEY,
+        uri TEXT NOT NULL UNIQUE,
+        author TEXT NOT NULL,
+        is_local INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        title TEXT,
+        content TEXT NOT NULL,            -- sanitised HTML
+        source TEXT,                      -- Markdown, for local posts
+        in_reply_to TEXT,
+        visibility TEXT NOT NULL,         -- public | unlisted | followers | direct
+        status TEXT NOT NULL,             -- published | pending | hidden | deleted
+        url TEXT,
+        raw TEXT,
+        published_at TEXT NOT NULL,
+        updated_at TEXT,
+        deleted_at TEXT
+    );
+    CREATE INDEX posts_in_reply_to ON posts(in_reply_to);
+    CREATE INDEX posts_author ON posts(author, published_at);
+    CREATE TABLE activities (
+        id INTEGER PRIMARY KEY,
+        uri TEXT NOT NULL UNIQUE,
+        actor TEXT NOT NULL,
+        type TEXT NOT NULL,
+        object_uri TEXT,
+        public INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX activities_actor ON activities(actor, id);
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        activity_id INTEGER NOT NULL REFERENCES activities(id),
+        inbox TEXT NOT NULL,
+        host TEXT NOT NULL,
+        state TEXT NOT NULL,              -- queued | done | failed | skipped
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,
+        locked_until REAL NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at);
+    CREATE INDEX deliveries_inbox ON deliveries(inbox, state, id);
+    CREATE TABLE hosts (
+        host TEXT PRIMARY KEY,
+        first_failure_at REAL,
+        unavailable INTEGER NOT NULL DEFAULT 0,
+        retry_after REAL NOT NULL DEFAULT 0,
+        signature_scheme TEXT
+    );
+    CREATE TABLE inbox (
+        id INTEGER PRIMARY KEY,
+        activity_uri TEXT NOT NULL UNIQUE,
+        actor TEXT NOT NULL,
+        type TEXT NOT NULL,
+        body TEXT NOT NULL,
+        state TEXT NOT NULL,              -- queued | done | failed
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,
+        locked_until REAL NOT NULL DEFAULT 0,
+        last_error TEXT,
+        received_at TEXT NOT NULL
+    );
+    CREATE INDEX inbox_due ON inbox(state, next_attempt_at);
+    CREATE TABLE reactions (
+        activity_uri TEXT PRIMARY KEY,
+        type TEXT NOT NULL,               -- Like | Announce
+        actor TEXT NOT NULL,
+        object_uri TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (type, actor, object_uri)
+    );
+    CREATE INDEX reactions_object ON reactions(object_uri, type);
+    """,
+]
+
+
+async def migrate(tx: Transaction) -> None:
+    row = await tx.fetchone("PRAGMA user_version")
+    version = int(row[0]) if row else 0
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        for statement in _statements(script):
+            await tx.execute(statement)
+        await tx.execute(f"PRAGMA user_version = {number}")
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip() and not s.strip().startswith("--")]

@@ -1,0 +1,1 @@
+"""The web layer: Starlette routes (federation endpoints and pages), templates, static files."""

@@ -1,0 +1,59 @@
+"""The ASGI application of an instance: routes, error mapping, workers started with the app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from activitypub.errors import ActivityPubError
+from fedi.instance import Instance
+from fedi.storage import StorageError
+from fedi.workers import Workers
+
+from . import federation, pages
+from .context import InstanceMiddleware
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+async def activitypub_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ActivityPubError)
+    return JSONResponse({"error": str(exc) or type(exc).__name__}, status_code=exc.status)
+
+
+async def storage_error(request: Request, exc: Exception) -> Response:
+    log.error("database unavailable: %s", exc)
+    return JSONResponse({"error": "temporarily unavailable"}, status_code=503,
+                        headers={"Retry-After": "60"})
+
+
+def create_app(instance: Instance, *, run_workers: bool = True) -> Starlette:
+    """One instance's web application; its workers run while the app is served."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        workers = Workers(instance)
+        if run_workers:
+            await workers.start()
+        try:
+            yield
+        finally:
+            await workers.stop()
+
+    return Starlette(
+        routes=[*federation.routes, *pages.routes,
+                Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")],
+        middleware=[Middleware(InstanceMiddleware, resolve=lambda host: instance)],
+        exception_handlers={ActivityPubError: activitypub_error, StorageError: storage_error},
+        lifespan=lifespan,
+    )

@@ -1,0 +1,54 @@
+"""HTML pages (a minimal public site; the full website and desk build on these)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from fedi import storage
+from fedi.instance import Instance
+from fedi.storage import LocalActor, Post
+
+from .context import instance_of
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+HOME_POSTS = 20
+
+
+async def _post_view(instance: Instance, post: Post) -> dict[str, object]:
+    return {
+        "post": post,
+        "reactions": await storage.count_reactions(instance.db, post.uri),
+    }
+
+
+async def home(request: Request) -> Response:
+    instance = instance_of(request)
+    return await actor_page(request, instance, instance.association)
+
+
+async def actor_page(request: Request, instance: Instance, actor: LocalActor) -> Response:
+    posts = await storage.list_posts_by_author(instance.db, actor.uri, HOME_POSTS)
+    return templates.TemplateResponse(request, "actor.html", {
+        "instance": instance,
+        "actor": actor,
+        "handle": f"@{actor.username}@{instance.config.host}",
+        "followers": await storage.count_followers(instance.db, actor.uri),
+        "posts": [await _post_view(instance, post) for post in posts],
+    })
+
+
+async def post_page(request: Request, instance: Instance, post: Post) -> Response:
+    comments = await storage.list_replies(instance.db, post.uri, ("published",))
+    return templates.TemplateResponse(request, "post.html", {
+        "instance": instance,
+        "view": await _post_view(instance, post),
+        "comments": [comment for comment in comments if comment.visibility in ("public", "unlisted")],
+    }, status_code=410 if post.is_deleted else 200)
+
+
+routes = [Route("/", home)]
