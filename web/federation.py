@@ -105,9 +105,11 @@ async def read_body(request: Request, limit: int = inbox.MAX_BODY_BYTES) -> byte
 
 
 def received_url(instance: Instance, request: Request) -> str:
-    """The URL the sender signed: our public base URL (we may sit behind a proxy) + path."""
-    query = request.url.query
-    return instance.config.url + request.url.path + (f"?{query}" if query else "")
+    """The URL the sender signed: our public base URL (we may sit behind a proxy) + the path
+    exactly as sent (still percent-encoded) + the query."""
+    path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return instance.config.url + path.split("?")[0] + (f"?{query}" if query else "")
 
 
 async def post_inbox(request: Request) -> Response:
