@@ -15,8 +15,10 @@ from urllib.parse import urlsplit
 
 from activitypub.errors import ActivityPubError
 
-from . import outbox
-from .config import ConfigError, new_config
+from . import backup, outbox
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .config import ConfigError, database_path, load_config, new_config
 from .instance import Instance, create_instance_files, open_instance
 from .storage import StorageError
 from .workers import run_until_idle
@@ -38,7 +40,7 @@ def _with_instance(action: Callable[[Instance, argparse.Namespace], Awaitable[in
 
 def cmd_init(args: argparse.Namespace) -> int:
     config = new_config(args.url, args.name, args.title, allow_private=args.allow_private)
-    asyncio.run(create_instance_files(Path(args.dir), config))
+    asyncio.run(create_instance_files(Path(args.dir), config, args.summary or ""))
     print(f"Instance ready in {args.dir}: @{config.name}@{config.host}")
     print(f"Start it with: fedi serve --dir {args.dir}")
     return 0
@@ -49,33 +51,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from .server import run
 
-    instance = asyncio.run(open_instance(Path(args.dir)))
-    if instance.config.allow_private:
+    directory = Path(args.dir)
+    config = load_config(directory)
+    if config.allow_private:
         logging.warning("allow_private is ON: plain http and private addresses are allowed (tests only)")
-    parts = urlsplit(instance.config.url)
-    host = args.host or ("127.0.0.1" if parts.hostname in ("localhost", "127.0.0.1") else "0.0.0.0")
-    port = args.port or instance.config.default_port
-    # The database connection and HTTP client are opened again inside uvicorn's loop.
-    asyncio.run(instance.close())
-    run(_lazy_app(Path(args.dir), create_app), host, port)
+    local = urlsplit(config.url).hostname in ("localhost", "127.0.0.1")
+    host = args.host or ("127.0.0.1" if local else "0.0.0.0")
+    run(_app_opened_at_startup(directory, create_app), host, args.port or config.default_port)
     return 0
 
 
-def _lazy_app(directory: Path, create_app: Callable[..., object]) -> object:
-    """An ASGI app that opens the instance inside the server's event loop, at lifespan start."""
-    from starlette.types import Receive, Scope, Send
-
-    state: dict[str, object] = {}
+def _app_opened_at_startup(directory: Path, create_app: Callable[[Instance], ASGIApp]) -> ASGIApp:
+    """The instance's ASGI app, opened inside the server's event loop when it starts and
+    closed when it stops (the database connection belongs to that loop)."""
+    state: dict[str, ASGIApp] = {}
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan" and "app" not in state:
-            instance = await open_instance(directory)
-            state["app"] = create_app(instance)
-            state["instance"] = instance
-        inner = state["app"]
-        await inner(scope, receive, send)  # type: ignore[operator]
-        if scope["type"] == "lifespan":
-            await state["instance"].close()  # type: ignore[attr-defined]
+        if scope["type"] != "lifespan":
+            await state["app"](scope, receive, send)
+            return
+        instance = await open_instance(directory)
+        state["app"] = create_app(instance)
+        try:
+            await state["app"](scope, receive, send)
+        finally:
+            await instance.close()
 
     return app
 
@@ -122,6 +122,31 @@ async def cmd_deliver(instance: Instance, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    asyncio.run(backup.backup(Path(args.dir), Path(args.file)))
+    print(f"backup written to {args.file}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    backup.restore(Path(args.dir), Path(args.file))
+    print(f"{args.dir} restored from {args.file}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    directory = Path(args.dir)
+    problems = backup.integrity_problems(database_path(directory))
+    if problems:
+        print("database damaged:\n  " + "\n  ".join(problems))
+        return 1
+    queues = asyncio.run(backup.queue_summary(directory))
+    print("database ok")
+    for name, states in queues.items():
+        print(f"{name}: " + (", ".join(f"{count} {state}" for state, count in sorted(states.items())) or "empty"))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -143,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", required=True, help="public base URL, e.g. https://avf-lyon.example")
     p.add_argument("--name", required=True, help="the association's account name (@name@domain)")
     p.add_argument("--title", help="the association's display name")
+    p.add_argument("--summary", help="a one-line presentation of the association")
     p.add_argument("--allow-private", action="store_true",
                    help="allow http and private addresses (local tests and demo only)")
     p = command("serve", cmd_serve, "run the instance (until SIGTERM/SIGINT)")
@@ -162,6 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("unfollow", cmd_unfollow, "stop following an actor")
     p.add_argument("target")
     command("deliver", cmd_deliver, "deliver what is queued now, without serving")
+    p = command("backup", cmd_backup, "write an online backup of the instance to FILE")
+    p.add_argument("file")
+    p = command("restore", cmd_restore, "replace the instance's data with a backup (server stopped)")
+    p.add_argument("file")
+    command("check", cmd_check, "check the database and show the queues")
     p = command("demo", cmd_demo, "a demo federation on loopback", needs_dir=False)
     p.add_argument("--dir", help="where to keep the demo's data (default: a temporary directory)")
     p.add_argument("--base-port", type=int, default=8701)

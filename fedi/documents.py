@@ -16,7 +16,7 @@ COLLECTION_PAGE_SIZE = 20
 NOTE_CONTEXT: list[Any] = [AS_CONTEXT, {"sensitive": "as:sensitive"}]
 
 
-def actor_document(actor: LocalActor, config: Config, icon_url: str | None = None) -> dict[str, Any]:
+def actor_document(actor: LocalActor, config: Config) -> dict[str, Any]:
     urls = Urls(config.url)
     doc: dict[str, Any] = {
         "@context": DEFAULT_CONTEXT,
@@ -24,7 +24,7 @@ def actor_document(actor: LocalActor, config: Config, icon_url: str | None = Non
         "type": actor.ap_type,
         "preferredUsername": actor.username,
         "name": actor.name,
-        "summary": actor.summary,
+        "summary": f"<p>{escape(actor.summary)}</p>" if actor.summary else "",
         "url": actor.uri,
         "inbox": f"{actor.uri}/inbox" if actor.kind != "instance" else urls.shared_inbox,
         "outbox": f"{actor.uri}/outbox",
@@ -41,8 +41,8 @@ def actor_document(actor: LocalActor, config: Config, icon_url: str | None = Non
             "publicKeyPem": actor.public_key_pem,
         },
     }
-    if icon_url:
-        doc["icon"] = {"type": "Image", "url": icon_url}
+    if actor.kind != "instance":
+        doc["icon"] = {"type": "Image", "mediaType": "image/png", "url": urls.logo}
     return doc
 
 

@@ -74,17 +74,18 @@ def _private_key(pem: str) -> RSAPrivateKey:
     return load_private_key(pem)  # type: ignore[return-value]
 
 
-async def create_instance_files(directory: Path, config: Config) -> None:
+async def create_instance_files(directory: Path, config: Config, summary: str = "") -> None:
     """`fedi init`: settings, database, the association's actor and the instance actor."""
     if database_path(directory).exists():
         raise ConfigError(f"{directory} already holds a fedi database; refusing to overwrite it")
+    summary = summary.strip() or f"{config.title} : accueil des nouveaux arrivants."
     save_config(directory, config)
     db = await Database.open(database_path(directory))
     try:
         urls = Urls(config.url)
         async with db.transaction() as tx:
             await _put_new_actor(tx, config.name, urls.actor(config.name), "association",
-                                 "Organization", config.title)
+                                 "Organization", config.title, summary)
             await _put_new_actor(tx, config.domain, urls.instance_actor, "instance",
                                  "Application", config.domain)
     finally:

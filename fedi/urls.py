@@ -20,6 +20,10 @@ class Urls:
     def shared_inbox(self) -> str:
         return f"{self.base}/inbox"
 
+    @property
+    def logo(self) -> str:
+        return f"{self.base}/logo.png"
+
     def new_post(self) -> str:
         return f"{self.base}/posts/{secrets.token_hex(8)}"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
@@ -51,4 +51,11 @@ async def post_page(request: Request, instance: Instance, post: Post) -> Respons
     }, status_code=410 if post.is_deleted else 200)
 
 
-routes = [Route("/", home)]
+async def logo(request: Request) -> Response:
+    """The association's logo: DIR/logo.png when it has one, else the network's."""
+    own = instance_of(request).directory / "logo.png"
+    path = own if own.is_file() else Path(__file__).parent / "static" / "logo.png"
+    return FileResponse(path, media_type="image/png", headers={"Cache-Control": "public, max-age=3600"})
+
+
+routes = [Route("/", home), Route("/logo.png", logo)]

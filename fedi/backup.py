@@ -1,0 +1,84 @@
+"""`fedi backup`, `fedi restore`, `fedi check`: an admin's safety net.
+
+A backup is one SQLite file made with SQLite's online backup API (the server may be running),
+carrying a copy of fedi.toml so that a lost directory can be rebuilt from the file alone.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from .config import ConfigError, config_path, database_path
+from . import storage
+from .storage import Database
+
+CONFIG_TABLE = "backup_config"
+
+
+async def backup(directory: Path, target: Path) -> None:
+    if not database_path(directory).exists():
+        raise ConfigError(f"{directory} has no fedi database")
+    partial = target.with_name(target.name + ".partial")
+    db = await Database.open(database_path(directory))
+    try:
+        await db.backup(partial)
+    finally:
+        await db.close()
+    with sqlite3.connect(partial) as copy:
+        copy.execute(f"CREATE TABLE {CONFIG_TABLE} (text TEXT NOT NULL)")
+        copy.execute(f"INSERT INTO {CONFIG_TABLE} VALUES (?)",
+                     (config_path(directory).read_text(encoding="utf-8"),))
+    copy.close()
+    partial.replace(target)
+
+
+def restore(directory: Path, source: Path) -> None:
+    """Replaces the instance's database (and settings) with a backup, after checking it.
+    Stop the server first."""
+    problems = integrity_problems(source)
+    if problems:
+        raise ConfigError(f"{source} is not a usable fedi backup: {problems[0]}")
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=directory) as work:
+        staged = Path(work) / "restored.sqlite3"
+        shutil.copyfile(source, staged)
+        with sqlite3.connect(staged) as db:
+            config_text = db.execute(f"SELECT text FROM {CONFIG_TABLE}").fetchone()[0]
+            db.execute(f"DROP TABLE {CONFIG_TABLE}")
+        db.close()
+        for suffix in ("-wal", "-shm"):
+            Path(str(database_path(directory)) + suffix).unlink(missing_ok=True)
+        staged.replace(database_path(directory))
+        config_path(directory).write_text(config_text, encoding="utf-8")
+
+
+def integrity_problems(path: Path) -> list[str]:
+    """What is wrong with a database file, or [] when it is sound and holds a fedi instance."""
+    if not path.is_file():
+        return [f"{path} does not exist"]
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            result = [row[0] for row in db.execute("PRAGMA integrity_check")]
+            if result != ["ok"]:
+                return result
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if "local_actors" not in tables:
+                return ["no fedi tables in it"]
+            if path.suffix != ".sqlite3" and CONFIG_TABLE not in tables:
+                return ["it is a database, but not a backup made by `fedi backup`"]
+        db.close()
+    except sqlite3.DatabaseError as error:
+        return [str(error)]
+    return []
+
+
+async def queue_summary(directory: Path) -> dict[str, dict[str, int]]:
+    db = await Database.open(database_path(directory))
+    try:
+        return {"deliveries": await storage.count_deliveries(db),
+                "inbox": await storage.count_inbox_items(db)}
+    finally:
+        await db.close()

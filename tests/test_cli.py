@@ -1,0 +1,133 @@
+"""The `fedi` command as an admin (or a script) uses it: real processes, real files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fedi_testing import free_port
+
+FEDI = [sys.executable, "-m", "fedi"]
+AP = {"Accept": "application/activity+json"}
+
+
+def fedi(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([*FEDI, *args], capture_output=True, text=True, timeout=60)
+    if check and result.returncode != 0:
+        raise AssertionError(f"fedi {' '.join(args)} failed: {result.stderr}")
+    return result
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the server stopped"
+        try:
+            if httpx.get(url + "/.well-known/nodeinfo").status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not come up")
+
+
+def test_init_post_edit_delete_then_serve_and_stop_cleanly(tmp_path: Path):
+    port = free_port()
+    directory = str(tmp_path / "avf")
+    url = f"http://127.0.0.1:{port}"
+    fedi("init", "--dir", directory, "--url", url, "--name", "avf-lyon", "--title", "AVF Lyon",
+         "--allow-private")
+    kept = fedi("post", "--dir", directory, "--title", "Bienvenue", "Notre **permanence** est ouverte")
+    post_id = kept.stdout.strip().splitlines()[-1]
+    assert post_id.startswith(f"{url}/posts/")
+    gone = fedi("post", "--dir", directory, "À supprimer").stdout.strip().splitlines()[-1]
+    fedi("edit", "--dir", directory, post_id, "Notre **permanence** est ouverte le mardi")
+    fedi("delete", "--dir", directory, gone)
+
+    server = subprocess.Popen([*FEDI, "serve", "--dir", directory], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        wait_until_up(url, server)
+        note = httpx.get(post_id, headers=AP).json()
+        assert "Bienvenue" in note["content"] and "le mardi" in note["content"]
+        assert httpx.get(gone, headers=AP).status_code == 410
+        assert httpx.get(f"{url}/users/avf-lyon", headers=AP).json()["name"] == "AVF Lyon"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=15) == 0
+    assert "database ok" in fedi("check", "--dir", directory).stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--url", "not a url", "--name", "avf"], "URL must look like"),
+    (["--url", "http://example.org", "--name", "avf"], "plain http"),
+    (["--url", "https://example.org/path", "--name", "avf"], "site root"),
+    (["--url", "https://example.org", "--name", "Bad Name!"], "lower-case"),
+])
+def test_init_refuses_bad_settings_with_a_clear_message_and_writes_nothing(tmp_path, args, message):
+    result = fedi("init", "--dir", str(tmp_path / "x"), *args, check=False)
+    assert result.returncode == 1 and message in result.stderr
+    assert not (tmp_path / "x" / "fedi.sqlite3").exists()
+
+
+def test_commands_explain_what_is_wrong(tmp_path: Path):
+    directory = str(tmp_path / "avf")
+    missing = fedi("post", "--dir", directory, "Bonjour", check=False)
+    assert missing.returncode == 1 and "fedi init" in missing.stderr
+    fedi("init", "--dir", directory, "--url", "https://avf.example", "--name", "avf")
+    again = fedi("init", "--dir", directory, "--url", "https://avf.example", "--name", "avf", check=False)
+    assert again.returncode == 1 and "refusing to overwrite" in again.stderr
+    empty = fedi("post", "--dir", directory, "   ", check=False)
+    assert empty.returncode == 1 and "empty" in empty.stderr
+    unknown = fedi("edit", "--dir", directory, "https://avf.example/posts/nope", "x", check=False)
+    assert unknown.returncode == 1 and "no post" in unknown.stderr
+    unreachable = fedi("follow", "--dir", directory, "http://127.0.0.1:1/users/x", check=False)
+    assert unreachable.returncode == 1 and "fedi:" in unreachable.stderr
+
+
+def test_backup_and_restore_bring_back_posts_and_keys(tmp_path: Path):
+    directory, restored = tmp_path / "avf", tmp_path / "restored"
+    fedi("init", "--dir", str(directory), "--url", "https://avf.example", "--name", "avf")
+    post_id = fedi("post", "--dir", str(directory), "Gardé").stdout.split()[-1]
+    fedi("backup", "--dir", str(directory), str(tmp_path / "avf.bak"))
+    fedi("restore", "--dir", str(restored), str(tmp_path / "avf.bak"))
+    assert (restored / "fedi.toml").read_text() == (directory / "fedi.toml").read_text()
+    assert "database ok" in fedi("check", "--dir", str(restored)).stdout
+    edit = fedi("edit", "--dir", str(restored), post_id, "Toujours là")
+    assert edit.stdout.strip() == post_id
+    (tmp_path / "junk.bak").write_bytes(os.urandom(4096))
+    refused = fedi("restore", "--dir", str(restored), str(tmp_path / "junk.bak"), check=False)
+    assert refused.returncode == 1 and "not a usable fedi backup" in refused.stderr
+
+
+def test_demo_starts_two_associations_that_follow_each_other(tmp_path: Path):
+    base_port = free_port()
+    demo = subprocess.Popen([*FEDI, "demo", "--dir", str(tmp_path), "--base-port", str(base_port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        for line in demo.stdout:
+            lines.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        output = "".join(lines)
+        lyon, nantes = f"http://127.0.0.1:{base_port}", f"http://127.0.0.1:{base_port + 1}"
+        assert lyon in output and nantes in output
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            followers = httpx.get(f"{lyon}/users/avf-lyon/followers?page=1", headers=AP).json()
+            page = httpx.get(f"{nantes}/", headers={"Accept": "text/html"}).text
+            if followers["orderedItems"] == [f"{nantes}/users/avf-nantes"] and "Bienvenue à Nantes" in page:
+                break
+            time.sleep(0.3)
+        else:
+            raise AssertionError("the demo associations did not federate")
+    finally:
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=30) == 0
