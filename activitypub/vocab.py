@@ -59,7 +59,18 @@ DEFAULT_CONTEXT: list[Any] = [
     },
 ]
 ACTOR_TYPES = frozenset({"Person", "Organization", "Group", "Application", "Service"})
+_AS_TYPES = ACTOR_TYPES | {
+    "Accept", "Add", "Announce", "Arrive", "Block", "Create", "Delete", "Dislike", "Flag", "Follow",
+    "Ignore", "Invite", "Join", "Leave", "Like", "Listen", "Move", "Offer", "Question", "Read",
+    "Reject", "Remove", "TentativeAccept", "TentativeReject", "Travel", "Undo", "Update", "View",
+    "Article", "Audio", "Document", "Event", "Image", "Note", "Page", "Place", "Profile",
+    "Relationship", "Tombstone", "Video", "Collection", "OrderedCollection", "CollectionPage",
+    "OrderedCollectionPage", "Link", "Mention",
+}
 MAX_ID_LENGTH = 2048
+TYPES_WITH_OBJECT = frozenset(
+    {"Follow", "Accept", "Reject", "Undo", "Create", "Update", "Delete", "Like", "Announce", "Move"}
+)
 
 
 def as_list(value: Any) -> list[Any]:
@@ -128,8 +139,12 @@ def format_datetime(value: datetime) -> str:
 def _is_http_url(value: str) -> bool:
     if len(value) > MAX_ID_LENGTH:
         return False
-    parts = urlsplit(value)
-    return parts.scheme in ("https", "http") and bool(parts.netloc)
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port != 0  # reading .port raises on a malformed port
+    except ValueError:
+        return False
+    return parts.scheme in ("https", "http") and bool(parts.hostname) and port_ok
 
 
 def _text(value: Any) -> str | None:
@@ -157,8 +172,9 @@ def _require_type(data: Any) -> str:
     if not isinstance(data, dict):
         raise BadRequest("expected a JSON object")
     kind = data.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if isinstance(k, str)), None)
+    if isinstance(kind, list):  # several types: the ActivityStreams one, whatever its position
+        names = [k for k in kind if isinstance(k, str)]
+        kind = next((k for k in names if k in _AS_TYPES), names[0] if names else None)
     if not isinstance(kind, str) or not kind:
         raise BadRequest("missing 'type'")
     return kind
@@ -192,11 +208,14 @@ def parse_activity(data: Any) -> Activity:
     obj = data.get("object")
     if isinstance(obj, list) and len(obj) == 1:
         obj = obj[0]
+    object_id = as_id(obj) if not isinstance(obj, list) else None
+    if kind in TYPES_WITH_OBJECT and object_id is None and not isinstance(obj, dict):
+        raise BadRequest(f"{kind} without a valid 'object'")
     return Activity(
         id=as_id(raw_id),
         type=kind,
         actor=actor,
-        object_id=as_id(obj) if not isinstance(obj, list) else None,
+        object_id=object_id,
         object=obj if isinstance(obj, dict) else None,
         target=as_id(data.get("target")),
         to=as_ids(data.get("to")),
@@ -331,7 +350,8 @@ def parse_note(data: Any, languages: tuple[str, ...] = ("fr", "en")) -> Note:
     note_id = as_id(data.get("id"))
     if note_id is None:
         raise BadRequest("object without a valid 'id'")
-    author = as_id(data.get("attributedTo"))
+    # PeerTube attributes a video to [account (Person), channel (Group)]: the account comes first
+    author = next(iter(as_ids(data.get("attributedTo"))), None)
     if author is None:
         raise BadRequest("object without 'attributedTo'")
     return Note(

@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 from activitypub.errors import ActivityPubError
 
 from . import backup, outbox
-from starlette.types import ASGIApp, Receive, Scope, Send
-
 from .config import ConfigError, database_path, load_config, new_config
 from .instance import Instance, create_instance_files, open_instance
 from .storage import StorageError
@@ -62,20 +62,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _app_opened_at_startup(directory: Path, create_app: Callable[[Instance], ASGIApp]) -> ASGIApp:
-    """The instance's ASGI app, opened inside the server's event loop when it starts and
-    closed when it stops (the database connection belongs to that loop)."""
+    """The instance's ASGI app, opened inside the server's event loop when it starts (the
+    database connection belongs to that loop); the app closes it on shutdown."""
     state: dict[str, ASGIApp] = {}
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "lifespan":
             await state["app"](scope, receive, send)
             return
-        instance = await open_instance(directory)
-        state["app"] = create_app(instance)
-        try:
-            await state["app"](scope, receive, send)
-        finally:
-            await instance.close()
+        state["app"] = create_app(await open_instance(directory), close_instance=True)
+        await state["app"](scope, receive, send)
 
     return app
 

@@ -70,20 +70,25 @@ async def deliver_due(instance: Instance, limit: int = BATCH_SIZE) -> int:
 
 
 async def _deliver_to_host(instance: Instance, deliveries: list[Delivery]) -> None:
-    """Deliveries to one host, oldest first, at most PER_HOST_CONCURRENCY at a time. Once the
-    host fails, the rest of the batch waits: the oldest failed delivery of an inbox is retried
-    alone until it passes, so that an inbox that was down gets its posts in order."""
+    """Deliveries to one host, oldest first, at most PER_HOST_CONCURRENCY at a time, and one
+    after the other to the same inbox. Once the host fails, the rest of the batch waits: the
+    oldest failed delivery of an inbox is retried alone until it passes, so that an inbox that
+    was down gets its posts in order."""
     semaphore = asyncio.Semaphore(PER_HOST_CONCURRENCY)
     host_failed = asyncio.Event()
+    by_inbox: dict[str, list[Delivery]] = defaultdict(list)
+    for delivery in deliveries:
+        by_inbox[delivery.inbox].append(delivery)
 
-    async def run(delivery: Delivery) -> None:
-        async with semaphore:
-            if host_failed.is_set():
-                await storage.postpone_delivery(instance.db, delivery.id, instance.clock() + backoff_seconds(0))
-            elif not await deliver_one(instance, delivery):
-                host_failed.set()
+    async def run(inbox_deliveries: list[Delivery]) -> None:
+        for delivery in inbox_deliveries:
+            async with semaphore:
+                if host_failed.is_set():
+                    await storage.postpone_delivery(instance.db, delivery.id, instance.clock() + backoff_seconds(0))
+                elif not await deliver_one(instance, delivery):
+                    host_failed.set()
 
-    await asyncio.gather(*(run(delivery) for delivery in deliveries))
+    await asyncio.gather(*(run(items) for items in by_inbox.values()))
 
 
 async def deliver_one(instance: Instance, delivery: Delivery) -> bool:

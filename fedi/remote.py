@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import urldefrag
 
 from activitypub.errors import BadRequest, FetchError, SignatureError
-from activitypub.http import fetch_activitypub_object
+from activitypub.http import fetch_activitypub_object, fetch_json
 from activitypub.keys import load_public_key
 from activitypub.signatures import KeyRetriever, PublicKeyInfo
 from activitypub.vocab import Note, as_id, parse_actor, parse_note, same_origin
@@ -60,7 +60,10 @@ def key_retriever(instance: Instance) -> KeyRetriever:
     async def get_key(key_id: str, refresh: bool) -> PublicKeyInfo:
         actor = None if refresh else await storage.get_remote_actor_by_key_id(instance.db, key_id)
         if actor is None:
-            actor = await _fetch_key_owner(instance, key_id)
+            try:
+                actor = await _fetch_key_owner(instance, key_id)
+            except ValueError as error:  # a malformed key id or URL in the key's documents
+                raise SignatureError(f"cannot fetch key {key_id!r}: {error}") from error
         if actor.public_key_pem is None or actor.public_key_id != key_id:
             raise SignatureError(f"actor {actor.uri} does not publish key {key_id}")
         try:
@@ -73,20 +76,30 @@ def key_retriever(instance: Instance) -> KeyRetriever:
 
 
 async def _fetch_key_owner(instance: Instance, key_id: str) -> RemoteActor:
-    """The actor owning a key: the key id is usually `actor#main-key`; some servers give the key
-    its own document with an `owner`. Either way the owner's actor document must list the key."""
-    document_url = urldefrag(key_id).url
-    try:
-        data = await fetch_object(instance, document_url)
-    except FetchError as error:
-        raise SignatureError(f"cannot fetch key {key_id}: {error}") from error
-    owner = as_id(data.get("owner")) if "owner" in data and "inbox" not in data else document_url
-    if owner is None or not same_origin(owner, key_id):
-        raise SignatureError(f"key {key_id} has no owner on its own host")
+    """The actor owning a key, fetched from its origin. Usually the key id is `actor#main-key`;
+    otherwise the key id's document names its owner (a key document, or GoToSocial's actor stub
+    with `publicKey.owner`). Either way the owner's own actor document must list the key."""
+    owner = urldefrag(key_id).url
+    if "#" not in key_id:
+        owner = await _owner_named_by(instance, key_id)
     try:
         return await get_actor(instance, owner, refresh=True)
     except (FetchError, BadRequest) as error:
         raise SignatureError(f"cannot fetch the owner of key {key_id}: {error}") from error
+
+
+async def _owner_named_by(instance: Instance, key_id: str) -> str:
+    try:
+        _, data = await fetch_json(instance.http, key_id, auth=instance.signing_auth(),
+                                   allow_private=instance.allow_private)
+    except FetchError as error:
+        raise SignatureError(f"cannot fetch key {key_id}: {error}") from error
+    key = data.get("publicKey")
+    owner = as_id(data.get("owner")) or (as_id(key.get("owner")) if isinstance(key, dict) else None)
+    owner = owner or as_id(data.get("id"))
+    if owner is None or not same_origin(owner, key_id):
+        raise SignatureError(f"key {key_id} has no owner on its own host")
+    return owner
 
 
 async def fetch_note(instance: Instance, uri: str) -> Note:

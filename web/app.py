@@ -37,8 +37,9 @@ async def storage_error(request: Request, exc: Exception) -> Response:
                         headers={"Retry-After": "60"})
 
 
-def create_app(instance: Instance, *, run_workers: bool = True) -> Starlette:
-    """One instance's web application; its workers run while the app is served."""
+def create_app(instance: Instance, *, run_workers: bool = True, close_instance: bool = False) -> Starlette:
+    """One instance's web application; its workers run while the app is served. With
+    `close_instance`, the app owns the instance and closes it once the workers have stopped."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -49,6 +50,8 @@ def create_app(instance: Instance, *, run_workers: bool = True) -> Starlette:
             yield
         finally:
             await workers.stop()
+            if close_instance:
+                await instance.close()
 
     return Starlette(
         routes=[*federation.routes, *pages.routes,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -96,11 +96,14 @@ async def read_body(request: Request, limit: int = inbox.MAX_BODY_BYTES) -> byte
         raise TooLarge("body over 1 MB")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge("body over 1 MB")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge("body over 1 MB")
+            chunks.append(chunk)
+    except ClientDisconnect as error:  # the peer hung up mid-body: its problem, not a server error
+        raise BadRequest("the body ended before its declared length") from error
     return b"".join(chunks)
 
 

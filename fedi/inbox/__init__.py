@@ -18,7 +18,6 @@ from activitypub.errors import (
     BadRequest,
     FetchError,
     Rejected,
-    SignatureError,
     TooLarge,
 )
 from activitypub.signatures import verify_request
@@ -62,12 +61,7 @@ async def receive(instance: Instance, method: str, url: str, headers: dict[str, 
     ignored; raises an ActivityPubError (mapped to 4xx) when it is refused."""
     data = parse_json(body)
     activity = parse_activity(data)
-    try:
-        verified = await verify_request(method, url, headers, body, key_retriever(instance))
-    except SignatureError:
-        if _is_self_delete_of_unknown_actor(activity):
-            return False  # a deleted account's farewell: its key is gone, nothing to undo here
-        raise
+    verified = await verify_request(method, url, headers, body, key_retriever(instance))
     if verified.key.owner != activity.actor:
         raise Rejected(f"signed by {verified.key.owner}, but the actor is {activity.actor}")
     check_origins(activity)
@@ -104,10 +98,6 @@ def check_origins(activity: Activity) -> None:
         object_id = as_id(activity.object.get("id"))
         if object_id and not same_origin(object_id, activity.actor):
             raise Rejected("object id is not on the actor's host")
-
-
-def _is_self_delete_of_unknown_actor(activity: Activity) -> bool:
-    return activity.type == "Delete" and activity.object_id == activity.actor
 
 
 def _content_id(body: bytes) -> str:

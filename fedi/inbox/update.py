@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from activitypub.errors import Rejected
-from activitypub.vocab import ACTOR_TYPES, Activity
+from activitypub.vocab import ACTOR_TYPES, Activity, as_list
 
 from ..instance import Instance
 from ..remote import get_actor
@@ -10,8 +10,8 @@ from .notes import check_author, note_of, apply_remote_edit
 
 async def handle_update(instance: Instance, activity: Activity) -> None:
     """An edited post, or a changed profile (refetched from its origin, never taken as sent)."""
-    kind = (activity.object or {}).get("type")
-    if kind in ACTOR_TYPES or activity.object_id == activity.actor:
+    kinds = as_list((activity.object or {}).get("type"))
+    if ACTOR_TYPES.intersection(k for k in kinds if isinstance(k, str)) or activity.object_id == activity.actor:
         if activity.object_id != activity.actor:
             raise Rejected("an actor can only update itself")
         await get_actor(instance, activity.actor, refresh=True)

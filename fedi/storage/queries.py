@@ -452,9 +452,13 @@ async def count_deliveries(db: Reader) -> dict[str, int]:
 
 
 async def next_delivery_due_at(db: Reader) -> float | None:
+    """When `claim_due_deliveries` will next find something (rows waiting behind an older failed
+    delivery to their inbox are not counted: they become due when it passes)."""
     row = await db.fetchone(
         "SELECT MIN(MAX(d.next_attempt_at, d.locked_until, COALESCE(h.retry_after, 0)))"
         " FROM deliveries d LEFT JOIN hosts h ON h.host = d.host WHERE d.state = 'queued'"
+        " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.inbox = d.inbox"
+        "  AND e.state = 'queued' AND e.attempts > 0 AND e.id < d.id)"
     )
     return float(row[0]) if row and row[0] is not None else None
 
