@@ -7,6 +7,7 @@ lock keeps one coroutine's transaction from interleaving with another's statemen
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -16,6 +17,8 @@ from typing import Any
 import aiosqlite
 
 from .schema import migrate
+
+log = logging.getLogger(__name__)
 
 Params = Iterable[Any] | dict[str, Any]
 
@@ -51,7 +54,8 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        """All statements inside commit together or not at all."""
+        """All statements inside commit together or not at all. The database failing to write
+        (full disk, read-only file, locked too long) raises StorageError after the rollback."""
         async with self._lock:
             try:
                 await self._connection.execute("BEGIN IMMEDIATE")
@@ -59,25 +63,27 @@ class Database:
                 raise StorageError(str(error)) from error
             try:
                 yield Transaction(self._connection)
-            except BaseException:
-                await self._connection.rollback()
-                raise
-            try:
                 await self._connection.commit()
             except sqlite3.OperationalError as error:
-                await self._connection.rollback()
+                await self._rollback()
                 raise StorageError(str(error)) from error
+            except BaseException:
+                await self._rollback()
+                raise
+
+    async def _rollback(self) -> None:
+        try:
+            await self._connection.rollback()
+        except sqlite3.Error as error:  # SQLite may already have rolled back on its own
+            log.warning("rollback after a failed write: %s", error)
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         async with self._lock:
-            async with self._connection.execute(sql, params) as cursor:
-                row: sqlite3.Row | None = await cursor.fetchone()
-                return row
+            return await Transaction(self._connection).fetchone(sql, params)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         async with self._lock:
-            async with self._connection.execute(sql, params) as cursor:
-                return list(await cursor.fetchall())
+            return await Transaction(self._connection).fetchall(sql, params)
 
     async def backup(self, target: Path) -> None:
         """An online, consistent copy of the database (SQLite's backup API)."""
