@@ -7,8 +7,9 @@ is queued, so that it can assert the outcome deterministically.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,30 @@ from fedi.workers import run_until_idle
 from web.app import create_app
 
 AP_HEADERS = {"Accept": "application/activity+json"}
+
+
+@contextlib.asynccontextmanager
+async def serve_app(app: Any, **config: Any) -> AsyncIterator[str]:
+    """Run `app` with uvicorn on a free 127.0.0.1 port; yield its base URL (http or https)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1, **config)
+    )
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        scheme = "https" if "ssl_certfile" in config else "http"
+        yield f"{scheme}://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
 
 
 def free_port() -> int:

@@ -9,10 +9,8 @@ it, and the test looks at what a member of the association would see.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,7 +27,7 @@ from activitypub.auth import SignatureAuth
 from activitypub.keys import generate_rsa_key, public_key_to_pem
 from activitypub.vocab import parse_actor
 from fedi import outbox, storage
-from fedi_testing import Served, settle
+from fedi_testing import Served, serve_app, settle
 
 PAYLOADS = Path(__file__).resolve().parent / "fixtures" / "payloads"
 OUR_ORIGIN = "https://avf-lyon.example"  # how the fixtures spell our instance
@@ -41,26 +38,6 @@ OUR_POST = f"{OUR_ORIGIN}/posts/0123456789abcdef"
 def load(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((PAYLOADS / f"{name}.json").read_text())
     return data
-
-
-@contextlib.asynccontextmanager
-async def serve_app(app: Any) -> AsyncIterator[str]:
-    """Run `app` with uvicorn on a free 127.0.0.1 port; yield its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 class Peer:

@@ -4,19 +4,16 @@ time limits, ActivityPub fetch rules. Real sockets on 127.0.0.1 wherever possibl
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from typing import Any
 
 import httpcore
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
@@ -24,6 +21,8 @@ from starlette.routing import Route
 
 from activitypub import http as aphttp
 from activitypub.errors import FetchError, UnsafeURL
+from fedi_testing import serve_app
+
 from activitypub.http import (
     AP_CONTENT_TYPE,
     HTTPStatusError,
@@ -35,30 +34,6 @@ from activitypub.http import (
     make_client,
     post_json,
 )
-
-
-@contextlib.asynccontextmanager
-async def serve_app(app: Any, **config: Any) -> AsyncIterator[str]:
-    """Run `app` with uvicorn on a free 127.0.0.1 port; yield its base URL (http or https)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1, **config)
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        scheme = "https" if "ssl_certfile" in config else "http"
-        yield f"{scheme}://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 class Hits:

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from test_http_safety import serve_app  # tests/activitypub is on sys.path (rootdir-relative)
+from fedi_testing import serve_app
 
 from activitypub.errors import FetchError, UnsafeURL
 from activitypub.http import make_client

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from test_http_safety import serve_app  # tests/activitypub is on sys.path (rootdir-relative)
+from fedi_testing import serve_app
 
 from activitypub.errors import BadRequest, FetchError, UnsafeURL
 from activitypub.http import make_client
