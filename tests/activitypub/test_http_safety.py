@@ -20,9 +20,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from activitypub import http as aphttp
+from activitypub import transport
 from activitypub.errors import FetchError, UnsafeURL
-from fedi_testing import serve_app
-
 from activitypub.http import (
     AP_CONTENT_TYPE,
     HTTPStatusError,
@@ -30,10 +29,11 @@ from activitypub.http import (
     fetch_activitypub_object,
     fetch_json,
     is_activitypub_content_type,
-    is_public_address,
     make_client,
     post_json,
 )
+from activitypub.transport import is_public_address
+from fedi_testing import serve_app
 
 
 class Hits:
@@ -165,7 +165,7 @@ def resolver_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
             return table[host]
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    monkeypatch.setattr(aphttp, "resolve_host", fake_resolve)
+    monkeypatch.setattr(transport, "resolve_host", fake_resolve)
     return table
 
 
@@ -314,7 +314,7 @@ async def test_given_checked_address_then_backend_connects_to_it_not_to_the_name
 ) -> None:
     resolver_calls["peer.example"] = ["93.184.216.34", "2606:4700::1111"]
     inner = RecordingBackend()
-    backend = aphttp._SafeNetworkBackend(allow_private=False, inner=inner)
+    backend = transport._SafeNetworkBackend(allow_private=False, inner=inner)
     with pytest.raises(httpcore.ConnectError):
         await backend.connect_tcp("peer.example", 443, timeout=1.0)
     assert inner.hosts == ["93.184.216.34", "2606:4700::1111"]  # each tried, none re-resolved
