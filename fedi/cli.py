@@ -15,9 +15,10 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from activitypub.errors import ActivityPubError
+from activitypub.errors import ActivityPubError, NotFound
 
-from . import backup, outbox
+from . import backup, blocks, outbox, storage
+from .cli_relay import add_relay_commands
 from .config import ConfigError, database_path, load_config, new_config
 from .instance import Instance, create_instance_files, open_instance
 from .storage import StorageError
@@ -118,6 +119,35 @@ async def cmd_deliver(instance: Instance, args: argparse.Namespace) -> int:
     return 0
 
 
+@_with_instance
+async def cmd_block(instance: Instance, args: argparse.Namespace) -> int:
+    domain = blocks.parse_domain(args.domain)
+    purge = await blocks.block_domain(instance, domain, args.reason or "")
+    print(f"blocked {domain} (its subdomains too, on any port); removed {purge.follows} follows,"
+          f" {purge.posts} posts or comments, {purge.reactions} likes or boosts;"
+          f" {purge.deliveries} queued deliveries skipped")
+    return 0
+
+
+@_with_instance
+async def cmd_unblock(instance: Instance, args: argparse.Namespace) -> int:
+    domain = blocks.parse_domain(args.domain)
+    if not await storage.delete_domain_block(instance.db, domain):
+        raise NotFound(f"{domain} is not blocked (see `fedi blocks`)")
+    print(f"unblocked {domain} (what the block removed does not come back)")
+    return 0
+
+
+@_with_instance
+async def cmd_blocks(instance: Instance, args: argparse.Namespace) -> int:
+    listed = await storage.list_domain_blocks(instance.db)
+    for block in listed:
+        print(f"{block.domain}\t{block.created_at}\t{block.reason}")
+    if not listed:
+        print("no blocked domains")
+    return 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     asyncio.run(backup.backup(Path(args.dir), Path(args.file)))
     print(f"backup written to {args.file}")
@@ -184,11 +214,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("unfollow", cmd_unfollow, "stop following an actor")
     p.add_argument("target")
     command("deliver", cmd_deliver, "deliver what is queued now, without serving")
+    p = command("block", cmd_block, "block a domain: refuse it, purge what came from it, stop delivering")
+    p.add_argument("domain", help="e.g. spam.example (subdomains and every port included)")
+    p.add_argument("--reason", help="a note for the other admins")
+    p = command("unblock", cmd_unblock, "lift a domain block")
+    p.add_argument("domain")
+    command("blocks", cmd_blocks, "list blocked domains")
     p = command("backup", cmd_backup, "write an online backup of the instance to FILE")
     p.add_argument("file")
     p = command("restore", cmd_restore, "replace the instance's data with a backup (server stopped)")
     p.add_argument("file")
     command("check", cmd_check, "check the database and show the queues")
+    add_relay_commands(sub, _with_instance, cmd_serve)
     p = command("demo", cmd_demo, "a demo federation on loopback", needs_dir=False)
     p.add_argument("--dir", help="where to keep the demo's data (default: a temporary directory)")
     p.add_argument("--base-port", type=int, default=8701)

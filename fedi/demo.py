@@ -1,7 +1,8 @@
-"""`fedi demo`: associations on loopback that follow each other and publish, until Ctrl-C.
+"""`fedi demo`: the national relay and three associations on loopback, until Ctrl-C.
 
-Each association is a real `fedi serve` process with its own data directory, as in production;
-this module only prepares them, starts them, and makes them talk.
+Each one is a real `fedi serve` / `fedi relay serve` process with its own data directory, as in
+production; this module only prepares them, starts them, and makes them talk: every association
+subscribes to the relay, follows the others, and publishes a welcome post.
 """
 
 from __future__ import annotations
@@ -15,17 +16,20 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
-from . import outbox
+from . import outbox, storage
 from .config import new_config
-from .instance import create_instance_files, open_instance
+from .instance import Instance, create_instance_files, create_relay_files, open_instance
 
 ASSOCIATIONS = [
     ("avf-lyon", "AVF Lyon", "Bienvenue à Lyon ! Permanence d'accueil chaque mardi à 14 h."),
     ("avf-nantes", "AVF Nantes", "Bienvenue à Nantes ! Rejoignez notre café-rencontre du jeudi."),
+    ("avf-rennes", "AVF Rennes", "Bienvenue à Rennes ! Balade découverte de la ville samedi matin."),
 ]
+RELAY_NAME = "relay"
 
 
 @dataclass
@@ -40,18 +44,21 @@ class DemoInstance:
 
 def run_demo(base_dir: Path | None, base_port: int) -> int:
     base = base_dir or Path(tempfile.mkdtemp(prefix="fedi-demo-"))
-    instances = [
-        DemoInstance(name, title, welcome, base / name, f"http://127.0.0.1:{base_port + i}")
+    hub = DemoInstance(RELAY_NAME, "Relais du réseau", "", base / RELAY_NAME, f"http://127.0.0.1:{base_port}")
+    associations = [
+        DemoInstance(name, title, welcome, base / name, f"http://127.0.0.1:{base_port + 1 + i}")
         for i, (name, title, welcome) in enumerate(ASSOCIATIONS)
     ]
+    instances = [hub, *associations]
     try:
+        fresh = not (hub.directory / "fedi.toml").exists()
+        if fresh:
+            asyncio.run(_create(hub, associations))
         for demo in instances:
-            if not (demo.directory / "fedi.toml").exists():
-                config = new_config(demo.url, demo.name, demo.title, allow_private=True)
-                asyncio.run(create_instance_files(demo.directory, config))
             demo.process = _start_server(demo)
         asyncio.run(_wait_until_up(instances))
-        asyncio.run(_introduce(instances))
+        if fresh:
+            asyncio.run(_introduce(hub, associations))
         _print_summary(instances, base)
         _wait_for_interrupt()
     finally:
@@ -59,10 +66,25 @@ def run_demo(base_dir: Path | None, base_port: int) -> int:
     return 0
 
 
+async def _create(hub: DemoInstance, associations: list[DemoInstance]) -> None:
+    await create_relay_files(hub.directory, new_config(hub.url, hub.name, hub.title, role="relay",
+                                                       allow_private=True))
+    for demo in associations:
+        await create_instance_files(demo.directory,
+                                    new_config(demo.url, demo.name, demo.title, allow_private=True))
+    relay = await open_instance(hub.directory)
+    try:
+        for demo in associations:
+            await storage.put_relay_allowed(relay.db, urlsplit(demo.url).netloc)
+    finally:
+        await relay.close()
+
+
 def _start_server(demo: DemoInstance) -> subprocess.Popen[bytes]:
     log = open(demo.directory / "server.log", "ab")
+    command = ["relay", "serve"] if demo.name == RELAY_NAME else ["serve"]
     return subprocess.Popen(
-        [sys.executable, "-m", "fedi", "serve", "--dir", str(demo.directory)],
+        [sys.executable, "-m", "fedi", *command, "--dir", str(demo.directory)],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
 
@@ -84,24 +106,42 @@ async def _wait_until_up(instances: list[DemoInstance], timeout: float = 30.0) -
                 await asyncio.sleep(0.2)
 
 
-async def _introduce(instances: list[DemoInstance]) -> None:
-    """Every association follows the others and publishes its welcome post (the running
-    servers deliver what this queues)."""
-    for demo in instances:
+async def _introduce(hub: DemoInstance, associations: list[DemoInstance]) -> None:
+    """Every association subscribes to the relay and follows the others; once all of that is
+    accepted, each publishes its welcome post (the running servers deliver what this queues)."""
+    for demo in associations:
         instance = await open_instance(demo.directory)
         try:
-            for other in instances:
+            await outbox.subscribe_to_relay(instance, hub.url)
+            for other in associations:
                 if other is not demo:
                     await outbox.follow(instance, f"{other.url}/users/{other.name}")
+        finally:
+            await instance.close()
+    for demo in associations:
+        instance = await open_instance(demo.directory)
+        try:
+            await _wait_for_relay(instance, f"{hub.url}/actor")
             await outbox.publish_post(instance, demo.welcome, title=f"{demo.title} rejoint le réseau")
         finally:
             await instance.close()
 
 
+async def _wait_for_relay(instance: Instance, relay_actor: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        follow = await storage.get_follow(instance.db, instance.instance_actor.uri, relay_actor)
+        if follow is not None and follow.state == "accepted":
+            return
+        await asyncio.sleep(0.2)
+    raise RuntimeError("the relay did not accept the subscription; see the server logs")
+
+
 def _print_summary(instances: list[DemoInstance], base: Path) -> None:
-    print("\nfedi demo is running (data in %s):" % base)
+    print(f"\nfedi demo is running (data in {base}):")
     for demo in instances:
-        print(f"  {demo.title:<12} {demo.url}/   handle @{demo.name}@{demo.url.split('//')[1]}")
+        handle = f"@{demo.name}@{urlsplit(demo.url).netloc}" if demo.name != RELAY_NAME else "(the relay)"
+        print(f"  {demo.title:<16} {demo.url}/   {handle}")
     print("Press Ctrl-C to stop.\n", flush=True)
 
 

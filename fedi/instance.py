@@ -92,6 +92,21 @@ async def create_instance_files(directory: Path, config: Config, summary: str = 
         await db.close()
 
 
+async def create_relay_files(directory: Path, config: Config) -> None:
+    """`fedi relay init`: settings, database and the relay's actor (an Application at /actor)."""
+    if database_path(directory).exists():
+        raise ConfigError(f"{directory} already holds a fedi database; refusing to overwrite it")
+    save_config(directory, config)
+    db = await Database.open(database_path(directory))
+    try:
+        async with db.transaction() as tx:
+            await _put_new_actor(tx, config.name, Urls(config.url).instance_actor, "instance",
+                                 "Application", config.title,
+                                 "Relais du réseau : les nouvelles publiques de toutes les associations.")
+    finally:
+        await db.close()
+
+
 async def _put_new_actor(tx: storage.Transaction, username: str, uri: str, kind: str,
                          ap_type: str, name: str, summary: str = "", manually_approves: bool = False) -> None:
     key = generate_rsa_key()
@@ -105,8 +120,10 @@ async def _put_new_actor(tx: storage.Transaction, username: str, uri: str, kind:
 async def open_instance(directory: Path, **overrides: Any) -> Instance:
     config = load_config(directory)
     db = await Database.open(database_path(directory))
-    association = await storage.get_local_actor_by_kind(db, "association")
     instance_actor = await storage.get_local_actor_by_kind(db, "instance")
+    association = await storage.get_local_actor_by_kind(db, "association")
+    if config.role == "relay":
+        association = instance_actor  # a relay's one actor speaks for it
     if association is None or instance_actor is None:
         await db.close()
         raise ConfigError(f"{directory}: the database has no actors; was `fedi init` interrupted?")

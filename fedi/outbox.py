@@ -7,6 +7,7 @@ one transaction (see `delivery.py` for the sending side).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from activitypub.errors import BadRequest, NotFound
 from activitypub.vocab import AS_CONTEXT, PUBLIC
@@ -41,10 +42,6 @@ def _check_text(text: str, title: str | None) -> tuple[str, str | None]:
     return text, title
 
 
-async def _follower_inboxes(tx: storage.Transaction, actor: LocalActor) -> list[str]:
-    return await storage.list_follower_inboxes(tx, actor.uri)
-
-
 async def publish_post(
     instance: Instance, text: str, *, title: str | None = None, visibility: str = "public",
     author: LocalActor | None = None,
@@ -61,8 +58,7 @@ async def publish_post(
         )
         post = await storage.get_post_by_uri(tx, uri)
         assert post is not None
-        await _send(instance, tx, author, "Create", note_document(post), post,
-                    await _follower_inboxes(tx, author))
+        await _send(instance, tx, author, "Create", note_document(post), post)
     return post
 
 
@@ -77,8 +73,7 @@ async def edit_post(instance: Instance, uri: str, text: str, *, title: str | Non
                                   source=text, raw=None, updated_at=utc_now_iso())
         edited = await storage.get_post_by_uri(tx, uri)
         assert edited is not None
-        await _send(instance, tx, author, "Update", note_document(edited), edited,
-                    await _follower_inboxes(tx, author))
+        await _send(instance, tx, author, "Update", note_document(edited), edited)
     return edited
 
 
@@ -91,7 +86,7 @@ async def delete_post(instance: Instance, uri: str) -> None:
         deleted = await storage.get_post_by_uri(tx, uri)
         assert deleted is not None
         await _send(instance, tx, author, "Delete", without_context(tombstone_document(deleted)),
-                    post, await _follower_inboxes(tx, author))
+                    post)
 
 
 async def _own_post(instance: Instance, uri: str) -> Post:
@@ -103,9 +98,14 @@ async def _own_post(instance: Instance, uri: str) -> Post:
 
 async def _send(
     instance: Instance, tx: storage.Transaction, actor: LocalActor, kind: str,
-    obj: dict[str, Any], post: Post, inboxes: list[str],
+    obj: dict[str, Any], post: Post,
 ) -> None:
+    """Wraps a post's object in an activity for the author's followers and, when the post is
+    public, for the relays this instance subscribes to."""
     to, cc = post_audience(post, f"{actor.uri}/followers")
+    inboxes = await storage.list_follower_inboxes(tx, actor.uri)
+    if PUBLIC in to:
+        inboxes += await storage.list_followed_inboxes(tx, instance.instance_actor.uri)
     document = activity_document(instance.urls.new_activity(), kind, actor.uri,
                                  without_context(obj), to=to, cc=cc,
                                  context=obj.get("@context", AS_CONTEXT))
@@ -149,3 +149,12 @@ async def accept_follow(
     document = activity_document(instance.urls.new_activity(), "Accept", actor.uri,
                                  without_context(follow_activity), to=[follower.uri])
     await enqueue(instance, tx, actor, document, [follower.inbox], public=False)
+
+
+async def subscribe_to_relay(instance: Instance, relay_url: str) -> RemoteActor:
+    """The instance actor follows a relay (LitePub style: a Follow of the relay's actor). Accepts
+    the relay's actor URL, its base URL, or the inbox URL that Mastodon admins are given."""
+    parts = urlsplit(relay_url.strip())
+    if parts.path in ("", "/", "/inbox"):
+        relay_url = f"{parts.scheme}://{parts.netloc}/actor"
+    return await follow(instance, relay_url, actor=instance.instance_actor)

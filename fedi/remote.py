@@ -1,4 +1,5 @@
-"""Remote actors, keys and objects: fetched with a signed GET, checked, cached in storage."""
+"""Remote actors, keys and objects: fetched with a signed GET, checked, cached in storage.
+Nothing is fetched from a blocked domain (`Rejected`)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from activitypub.http import fetch_activitypub_object, fetch_json
 from activitypub.keys import load_public_key
 from activitypub.signatures import KeyRetriever, PublicKeyInfo
 from activitypub.vocab import Note, as_id, parse_actor, parse_note, same_origin
-from activitypub.webfinger import resolve_handle
+from activitypub.webfinger import parse_handle, resolve_handle
 
 from . import storage
+from .blocks import refuse_blocked
 from .instance import Instance
 from .storage import RemoteActor
 
@@ -22,6 +24,7 @@ ACTOR_CACHE_SECONDS = 24 * 3600
 async def fetch_object(instance: Instance, uri: str) -> dict[str, Any]:
     """A remote object by id, signed by the instance actor (servers in authorized-fetch mode
     require it); the answer must be ActivityStreams JSON with this very id."""
+    await refuse_blocked(instance, uri)
     return await fetch_activitypub_object(
         instance.http, uri, auth=instance.signing_auth(), allow_private=instance.allow_private
     )
@@ -30,6 +33,7 @@ async def fetch_object(instance: Instance, uri: str) -> dict[str, Any]:
 async def get_actor(instance: Instance, uri: str, *, refresh: bool = False) -> RemoteActor:
     """A remote actor, from the cache unless stale or `refresh`; fetched and stored otherwise."""
     uri = urldefrag(uri).url
+    await refuse_blocked(instance, uri)
     if not refresh:
         cached = await storage.get_remote_actor_by_uri(instance.db, uri)
         if cached and instance.clock() - cached.fetched_at < ACTOR_CACHE_SECONDS:
@@ -50,6 +54,8 @@ async def resolve_actor(instance: Instance, handle_or_url: str) -> RemoteActor:
     """`@name@host`, `name@host` or an actor URL → the stored remote actor."""
     target = handle_or_url.strip()
     if not target.startswith(("http://", "https://")):
+        _, host = parse_handle(target)
+        await refuse_blocked(instance, f"https://{host}/")  # before WebFinger asks that host
         target = await resolve_handle(instance.http, target, allow_private=instance.allow_private)
     return await get_actor(instance, target)
 
@@ -89,6 +95,7 @@ async def _fetch_key_owner(instance: Instance, key_id: str) -> RemoteActor:
 
 
 async def _owner_named_by(instance: Instance, key_id: str) -> str:
+    await refuse_blocked(instance, key_id)
     try:
         _, data = await fetch_json(instance.http, key_id, auth=instance.signing_auth(),
                                    allow_private=instance.allow_private)

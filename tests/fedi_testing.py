@@ -20,7 +20,7 @@ import uvicorn
 from activitypub.auth import SignatureAuth
 from activitypub.keys import load_private_key
 from fedi.config import new_config
-from fedi.instance import Instance, create_instance_files, open_instance
+from fedi.instance import Instance, create_instance_files, create_relay_files, open_instance
 from fedi.workers import run_until_idle
 from web.app import create_app
 
@@ -84,12 +84,14 @@ class Served:
 
 
 async def serve_instance(directory: Path, name: str, *, port: int | None = None,
-                         run_workers: bool = False) -> Served:
+                         run_workers: bool = False, role: str = "instance") -> Served:
+    """One of our instances (or, with role="relay", a relay) served on a free loopback port."""
     port = port or free_port()
     if not (directory / "fedi.toml").exists():
         config = new_config(f"http://127.0.0.1:{port}", name, name.replace("-", " ").title(),
-                            allow_private=True)
-        await create_instance_files(directory, config)
+                            role=role, allow_private=True)
+        create = create_relay_files if role == "relay" else create_instance_files
+        await create(directory, config)
     instance = await open_instance(directory)
     app = create_app(instance, run_workers=run_workers)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

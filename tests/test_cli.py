@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -106,7 +107,7 @@ def test_backup_and_restore_bring_back_posts_and_keys(tmp_path: Path):
     assert refused.returncode == 1 and "not a usable fedi backup" in refused.stderr
 
 
-def test_demo_starts_two_associations_that_follow_each_other(tmp_path: Path):
+def test_demo_starts_a_relay_and_three_associations_that_share_their_posts(tmp_path: Path):
     base_port = free_port()
     demo = subprocess.Popen([*FEDI, "demo", "--dir", str(tmp_path), "--base-port", str(base_port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -117,17 +118,26 @@ def test_demo_starts_two_associations_that_follow_each_other(tmp_path: Path):
             if "Press Ctrl-C" in line:
                 break
         output = "".join(lines)
-        lyon, nantes = f"http://127.0.0.1:{base_port}", f"http://127.0.0.1:{base_port + 1}"
-        assert lyon in output and nantes in output
-        deadline = time.monotonic() + 20
+        urls = [f"http://127.0.0.1:{base_port + n}" for n in range(4)]
+        assert all(url in output for url in urls), output
+        relay, lyon = urls[0], urls[1]
+        assert httpx.get(f"{relay}/actor", headers=AP).json()["type"] == "Application"
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            followers = httpx.get(f"{lyon}/users/avf-lyon/followers?page=1", headers=AP).json()
-            page = httpx.get(f"{nantes}/", headers={"Accept": "text/html"}).text
-            if followers["orderedItems"] == [f"{nantes}/users/avf-nantes"] and "Bienvenue à Nantes" in page:
+            followers = httpx.get(f"{lyon}/users/avf-lyon/followers", headers=AP).json()
+            if followers["totalItems"] == 2 and all(_posts_kept(tmp_path / name) == 3 for name in
+                                                    ("avf-lyon", "avf-nantes", "avf-rennes")):
                 break
             time.sleep(0.3)
         else:
             raise AssertionError("the demo associations did not federate")
+        assert "Bienvenue à Lyon" in httpx.get(f"{lyon}/", headers={"Accept": "text/html"}).text
     finally:
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=30) == 0
+
+
+def _posts_kept(directory: Path) -> int:
+    """Posts an association holds (its own and the others'), read while its server runs."""
+    with sqlite3.connect(f"file:{directory / 'fedi.sqlite3'}?mode=ro", uri=True) as db:
+        return int(db.execute("SELECT COUNT(*) FROM posts WHERE status = 'published'").fetchone()[0])

@@ -21,7 +21,7 @@ async def test_two_associations_follow_each_other_and_see_posts_edits_and_deleti
 
     post = await outbox.publish_post(nantes.instance, "Café-rencontre **jeudi** à 10 h", title="Café")
     await settle(lyon, nantes)
-    timeline = await storage.list_timeline(lyon.db, lyon.actor_url, 10)
+    timeline = await storage.list_timeline(lyon.db, 10)
     assert [p.uri for p in timeline] == [post.uri]
     assert "<strong>jeudi</strong>" in timeline[0].content and "Café" in timeline[0].content
 
@@ -33,7 +33,7 @@ async def test_two_associations_follow_each_other_and_see_posts_edits_and_deleti
     await outbox.delete_post(nantes.instance, post.uri)
     await settle(lyon, nantes)
     assert (await storage.get_post_by_uri(lyon.db, post.uri)).is_deleted
-    assert await storage.list_timeline(lyon.db, lyon.actor_url, 10) == []
+    assert await storage.list_timeline(lyon.db, 10) == []
     status, tombstone = await fetch_json(post.uri)
     assert status == 410 and tombstone["type"] == "Tombstone"
 

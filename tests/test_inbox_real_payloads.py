@@ -347,7 +347,7 @@ async def test_a_post_from_an_actor_we_follow_lands_in_the_timeline(lyon, remote
 
     await peer.deliver_and_settle(create)
 
-    (post,) = await storage.list_timeline(lyon.db, lyon.actor_url, 10)
+    (post,) = await storage.list_timeline(lyon.db, 10)
     assert post.author == author["id"] and post.type == kind and post.title == title
     assert text in post.content
     assert post.status == "published" and post.visibility == "public"

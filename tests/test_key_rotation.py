@@ -26,7 +26,7 @@ async def test_posts_signed_with_a_rotated_key_are_accepted_after_one_refetch(ma
     post = await outbox.publish_post(nantes.instance, "Signé avec la nouvelle clé")
     await settle(lyon, nantes)
 
-    assert [p.uri for p in await storage.list_timeline(lyon.db, lyon.actor_url, 10)] == [post.uri]
+    assert [p.uri for p in await storage.list_timeline(lyon.db, 10)] == [post.uri]
     cached = await storage.get_remote_actor_by_uri(lyon.db, nantes.actor_url)
     assert cached.public_key_pem != old_pem
     assert cached.public_key_pem == public_key_to_pem(new_key.public_key())

@@ -1,14 +1,17 @@
 """The inbound path: receive → verify → check → store raw → (worker) parse → handler → effects.
 
-`receive` runs inside the HTTP request and must stay quick: it verifies the signature, checks
-that the signer speaks for the activity's actor and that ids are on the actor's host, stores the
-raw activity (once per id) and returns; the route answers 202. `process_due` runs in a worker and
-applies each stored activity with the handler for its type.
+`receive` runs inside the HTTP request and must stay quick: it refuses an actor on a blocked
+domain (before any key is fetched), verifies the signature, checks that the signer speaks for
+the activity's actor and that ids are on the actor's host, stores the raw activity (once per id)
+and returns; the route answers 202. `process_due` runs in a worker and
+applies each stored activity with the handler for its type; one that involves a blocked domain
+(e.g. a boost of a blocked server's post) is dropped quietly.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 import json
 import logging
 from typing import Any
@@ -23,7 +26,8 @@ from activitypub.errors import (
 from activitypub.signatures import verify_request
 from activitypub.vocab import Activity, as_id, host_of, parse_activity, same_origin
 
-from .. import storage
+from .. import relay, storage
+from ..blocks import involves_blocked_domain, refuse_blocked
 from ..instance import Instance
 from ..remote import key_retriever
 from ..storage import InboxItem
@@ -43,7 +47,9 @@ MAX_ATTEMPTS = 8
 LEASE_SECONDS = 120.0
 BATCH_SIZE = 100
 
-HANDLERS = {
+Handler = Callable[[Instance, Activity], Awaitable[None]]
+
+HANDLERS: dict[str, Handler] = {
     "Follow": handle_follow,
     "Accept": handle_accept,
     "Reject": handle_reject,
@@ -56,17 +62,24 @@ HANDLERS = {
 }
 
 
+def handlers_for(instance: Instance) -> dict[str, Handler]:
+    return relay.HANDLERS if instance.config.role == "relay" else HANDLERS
+
+
 async def receive(instance: Instance, method: str, url: str, headers: dict[str, str], body: bytes) -> bool:
     """Checks and stores one POSTed activity. Returns False when it was already received or is
     ignored; raises an ActivityPubError (mapped to 4xx) when it is refused."""
     data = parse_json(body)
     activity = parse_activity(data)
+    await refuse_blocked(instance, activity.actor)
     verified = await verify_request(method, url, headers, body, key_retriever(instance))
     if verified.key.owner != activity.actor:
         raise Rejected(f"signed by {verified.key.owner}, but the actor is {activity.actor}")
     check_origins(activity)
+    if instance.config.role == "relay":
+        await relay.check_sender(instance, activity)
     await storage.clear_host_unavailable(instance.db, host_of(activity.actor))
-    if activity.type not in HANDLERS:
+    if activity.type not in handlers_for(instance):
         log.info("ignoring %s from %s", activity.type, activity.actor)
         return False
     stored = await storage.put_inbox_item(
@@ -115,7 +128,10 @@ async def process_due(instance: Instance, limit: int = BATCH_SIZE) -> int:
 async def process_item(instance: Instance, item: InboxItem) -> None:
     try:
         activity = parse_activity(item.body)
-        await HANDLERS[activity.type](instance, activity)
+        if await involves_blocked_domain(instance, activity):
+            log.info("ignoring %s %s: it involves a blocked domain", item.type, item.activity_uri)
+        else:
+            await handlers_for(instance)[activity.type](instance, activity)
     except FetchError as error:
         if item.attempts + 1 >= MAX_ATTEMPTS:
             await storage.fail_inbox_item(instance.db, item.id, str(error))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from activitypub.errors import BadRequest, Rejected
 from activitypub.vocab import PUBLIC, Note, format_datetime, parse_note, same_origin
 
@@ -40,6 +42,17 @@ def visibility_of(note: Note) -> str:
     return "direct"
 
 
+def stored_fields(note: Note, *, status: str) -> dict[str, Any]:
+    """A remote post as a row: sanitised content and title, its visibility, its dates."""
+    return {
+        "uri": note.id, "author": note.attributed_to, "is_local": False, "type": note.type,
+        "title": plain_text(note.name) or None, "content": sanitize_html(note.content),
+        "source": None, "in_reply_to": note.in_reply_to, "visibility": visibility_of(note),
+        "status": status, "url": note.url, "raw": note.raw,
+        "published_at": format_datetime(note.published) if note.published else utc_now_iso(),
+    }
+
+
 async def store_remote_note(instance: Instance, note: Note, *, boosted_by: str | None = None) -> bool:
     """A reply to one of our posts becomes a comment waiting for moderation; a post from an
     actor we follow (or boosted by one) goes to the timeline; anything else is not ours to keep."""
@@ -51,13 +64,7 @@ async def store_remote_note(instance: Instance, note: Note, *, boosted_by: str |
     if not is_comment and not followed:
         return False
     async with instance.db.transaction() as tx:
-        await storage.put_post(
-            tx, uri=note.id, author=note.attributed_to, is_local=False, type=note.type,
-            title=plain_text(note.name) or None, content=sanitize_html(note.content),
-            source=None, in_reply_to=note.in_reply_to, visibility=visibility_of(note),
-            status="pending" if is_comment else "published", url=note.url, raw=note.raw,
-            published_at=format_datetime(note.published) if note.published else utc_now_iso(),
-        )
+        await storage.put_post(tx, **stored_fields(note, status="pending" if is_comment else "published"))
         if boosted_by is not None:
             await storage.put_reaction(tx, f"{boosted_by}#boost:{note.id}", "Announce", boosted_by, note.id)
     return True

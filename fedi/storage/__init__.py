@@ -5,7 +5,19 @@ Functions that take a `Transaction` are steps of a larger transaction opened by 
 """
 
 from .db import Database, StorageError, Transaction
-from .models import Delivery, Follow, HostState, InboxItem, LocalActor, Post, RemoteActor, StoredActivity
+from .models import (
+    Delivery,
+    DomainBlock,
+    DomainPurge,
+    Follow,
+    HostState,
+    InboxItem,
+    LocalActor,
+    Post,
+    RelaySubscription,
+    RemoteActor,
+    StoredActivity,
+)
 from .queries import *  # noqa: F401,F403  (the query functions are the storage API)
 
 __all__ = [
@@ -13,11 +25,14 @@ __all__ = [
     "StorageError",
     "Transaction",
     "Delivery",
+    "DomainBlock",
+    "DomainPurge",
     "Follow",
     "HostState",
     "InboxItem",
     "LocalActor",
     "Post",
+    "RelaySubscription",
     "RemoteActor",
     "StoredActivity",
 ]

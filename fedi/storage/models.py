@@ -170,3 +170,40 @@ class HostState:
     unavailable: bool
     retry_after: float
     signature_scheme: str | None
+
+
+@dataclass(frozen=True)
+class DomainBlock:
+    domain: str
+    reason: str
+    created_at: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> DomainBlock:
+        return cls(**dict(row))
+
+
+@dataclass(frozen=True)
+class DomainPurge:
+    """What blocking a domain removed: rows of its actors, and deliveries to it left unsent."""
+
+    actors: int
+    follows: int
+    posts: int
+    reactions: int
+    inbox: int
+    deliveries: int
+
+
+@dataclass(frozen=True)
+class RelaySubscription:
+    domain: str
+    actor: str
+    inbox: str
+    follow: dict[str, Any]
+    state: str
+    created_at: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> RelaySubscription:
+        return cls(**{**dict(row), "follow": json.loads(row["follow"])})

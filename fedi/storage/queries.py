@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 from activitypub.vocab import Actor, host_of
 
 from .db import Database, Transaction
 from .models import (
     Delivery,
+    DomainBlock,
+    DomainPurge,
     Follow,
     HostState,
     InboxItem,
     LocalActor,
     Post,
+    RelaySubscription,
     RemoteActor,
     StoredActivity,
 )
@@ -197,6 +202,18 @@ async def list_follower_inboxes(db: Reader, followee: str) -> list[str]:
     return [row[0] for row in rows]
 
 
+async def list_followed_inboxes(db: Reader, follower: str) -> list[str]:
+    """Delivery inboxes of the actors a local actor follows (accepted): its relays, for the
+    instance actor."""
+    rows = await db.fetchall(
+        "SELECT DISTINCT COALESCE(r.shared_inbox, r.inbox) FROM follows f"
+        " JOIN remote_actors r ON r.uri = f.followee"
+        " WHERE f.follower = ? AND f.state = 'accepted' ORDER BY 1",
+        (follower,),
+    )
+    return [row[0] for row in rows]
+
+
 # --- posts --------------------------------------------------------------------------------------
 
 
@@ -295,15 +312,17 @@ async def list_replies(db: Reader, post_uri: str, statuses: tuple[str, ...]) -> 
     return [Post.from_row(row) for row in rows]
 
 
-async def list_timeline(db: Reader, follower: str, limit: int, offset: int = 0) -> list[Post]:
-    """Posts from (or boosted by) the actors a local actor follows, newest first."""
+async def list_timeline(db: Reader, limit: int, offset: int = 0) -> list[Post]:
+    """Posts from (or boosted by) the actors this instance follows, newest first: what the
+    association follows and what its relays announce."""
     rows = await db.fetchall(
         "SELECT p.* FROM posts p WHERE p.is_local = 0 AND p.status = 'published'"
         " AND p.in_reply_to IS NULL AND EXISTS (SELECT 1 FROM follows f"
-        "  WHERE f.follower = ? AND f.state = 'accepted' AND (f.followee = p.author OR"
+        "  JOIN local_actors l ON l.uri = f.follower"
+        "  WHERE f.state = 'accepted' AND (f.followee = p.author OR"
         "  f.followee IN (SELECT r.actor FROM reactions r WHERE r.object_uri = p.uri"
         "  AND r.type = 'Announce'))) ORDER BY p.published_at DESC, p.id DESC LIMIT ? OFFSET ?",
-        (follower, limit, offset),
+        (limit, offset),
     )
     return [Post.from_row(row) for row in rows]
 
@@ -355,13 +374,14 @@ async def count_outbox(db: Reader, actor: str) -> int:
 async def put_deliveries(
     tx: Transaction, activity_id: int, inboxes: Iterable[str], now: float
 ) -> int:
-    """One queued delivery per inbox, skipping hosts marked unavailable."""
+    """One queued delivery per inbox, skipping hosts marked unavailable and blocked domains."""
     unavailable = {row[0] for row in await tx.fetchall("SELECT host FROM hosts WHERE unavailable = 1")}
+    blocked = await _blocked_domains(tx)
     created = utc_now_iso()
     rows = [
         (activity_id, inbox, host_of(inbox), now, created)
         for inbox in dict.fromkeys(inboxes)
-        if host_of(inbox) not in unavailable
+        if host_of(inbox) not in unavailable and not _covered(host_of(inbox), blocked)
     ]
     await tx.executemany(
         "INSERT INTO deliveries (activity_id, inbox, host, state, next_attempt_at, created_at)"
@@ -535,6 +555,120 @@ async def clear_host_unavailable(db: Database, host: str) -> None:
         )
 
 
+# --- domain blocks -----------------------------------------------------------------------------
+# A block of `example.com` covers `example.com` and every `*.example.com`, on any port: hosts
+# compare lower-case and without their port (so a block of `127.0.0.1` covers all of loopback's
+# ports, which tests use). An IP address covers only itself.
+
+
+async def put_domain_block(db: Database, domain: str, reason: str) -> DomainPurge:
+    """Blocks `domain` and, in the same transaction, drops what we hold from it: its actors'
+    follows (both ways), reactions and cached documents, their posts and comments (deleted),
+    their activities waiting in the inbox (failed), and queued deliveries to it (skipped)."""
+    domain = _bare_host(domain)
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO domain_blocks (domain, reason, created_at) VALUES (?,?,?)"
+            " ON CONFLICT(domain) DO UPDATE SET reason = excluded.reason",
+            (domain, reason, utc_now_iso()),
+        )
+        actors = json.dumps(await _remote_actors_under(tx, domain))
+        hosts = json.dumps(await _queued_hosts_under(tx, domain))
+        return await _purge(tx, actors, hosts)
+
+
+async def delete_domain_block(db: Database, domain: str) -> bool:
+    """Lifts a block (what it purged stays purged). False when the domain was not blocked."""
+    async with db.transaction() as tx:
+        removed = await tx.rowcount("DELETE FROM domain_blocks WHERE domain = ?", (_bare_host(domain),))
+    return removed > 0
+
+
+async def list_domain_blocks(db: Reader) -> list[DomainBlock]:
+    rows = await db.fetchall("SELECT * FROM domain_blocks ORDER BY domain")
+    return [DomainBlock.from_row(row) for row in rows]
+
+
+async def is_domain_blocked(db: Reader, host: str) -> bool:
+    """Is this host (`Name.Example:8443` or `name.example`) or one of its parent domains blocked?"""
+    candidates = _covering_domains(_bare_host(host))
+    marks = ",".join("?" * len(candidates))
+    row = await db.fetchone(f"SELECT 1 FROM domain_blocks WHERE domain IN ({marks}) LIMIT 1", candidates)
+    return row is not None
+
+
+def _bare_host(host: str) -> str:
+    """`Name.Example:8443` → `name.example`; `[::1]:80` → `::1`."""
+    try:
+        name = urlsplit("//" + host).hostname
+    except ValueError:
+        name = None
+    return (name or host).lower().rstrip(".")
+
+
+def _covering_domains(bare_host: str) -> list[str]:
+    """The host and each of its parent domains: a block of any of them covers the host."""
+    try:
+        ipaddress.ip_address(bare_host)
+        return [bare_host]
+    except ValueError:
+        labels = bare_host.split(".")
+        return [".".join(labels[i:]) for i in range(len(labels))]
+
+
+def _covered(host: str, domains: set[str]) -> bool:
+    return bool(domains) and any(d in domains for d in _covering_domains(_bare_host(host)))
+
+
+async def _blocked_domains(db: Reader) -> set[str]:
+    return {row[0] for row in await db.fetchall("SELECT domain FROM domain_blocks")}
+
+
+async def _remote_actors_under(tx: Transaction, domain: str) -> list[str]:
+    """Every remote actor we hold anything of whose host the domain covers (never a local one)."""
+    rows = await tx.fetchall(
+        "SELECT uri FROM remote_actors UNION SELECT follower FROM follows"
+        " UNION SELECT followee FROM follows UNION SELECT actor FROM reactions"
+        " UNION SELECT author FROM posts WHERE is_local = 0"
+        " UNION SELECT actor FROM inbox WHERE state = 'queued'"
+        " EXCEPT SELECT uri FROM local_actors"
+    )
+    return [row[0] for row in rows if _covered(_host_or_blank(row[0]), {domain})]
+
+
+def _host_or_blank(url: str) -> str:
+    try:
+        return host_of(url)
+    except ValueError:  # a malformed URL (e.g. an unclosed IPv6 bracket) is on no domain
+        return ""
+
+
+async def _queued_hosts_under(tx: Transaction, domain: str) -> list[str]:
+    rows = await tx.fetchall("SELECT DISTINCT host FROM deliveries WHERE state = 'queued'")
+    return [row[0] for row in rows if _covered(row[0], {domain})]
+
+
+async def _purge(tx: Transaction, actors: str, hosts: str) -> DomainPurge:
+    """`actors` and `hosts` are JSON lists (read with json_each: one parameter, any length)."""
+    among = "IN (SELECT value FROM json_each(?))"
+    return DomainPurge(
+        follows=await tx.rowcount(
+            f"DELETE FROM follows WHERE follower {among} OR followee {among}", (actors, actors)),
+        reactions=await tx.rowcount(f"DELETE FROM reactions WHERE actor {among}", (actors,)),
+        posts=await tx.rowcount(
+            "UPDATE posts SET status = 'deleted', content = '', source = NULL, title = NULL,"
+            f" raw = NULL, deleted_at = ? WHERE is_local = 0 AND status != 'deleted' AND author {among}",
+            (utc_now_iso(), actors)),
+        inbox=await tx.rowcount(
+            "UPDATE inbox SET state = 'failed', last_error = 'domain blocked'"
+            f" WHERE state = 'queued' AND actor {among}", (actors,)),
+        deliveries=await tx.rowcount(
+            "UPDATE deliveries SET state = 'skipped', last_error = 'domain blocked'"
+            f" WHERE state = 'queued' AND host {among}", (hosts,)),
+        actors=await tx.rowcount(f"DELETE FROM remote_actors WHERE uri {among}", (actors,)),
+    )
+
+
 # --- received activities ------------------------------------------------------------------------
 
 
@@ -633,3 +767,55 @@ async def count_reactions(db: Reader, object_uri: str) -> dict[str, int]:
     counts = {"Like": 0, "Announce": 0}
     counts.update({row[0]: int(row[1]) for row in rows})
     return counts
+
+
+# --- relay ------------------------------------------------------------------------------------
+
+
+async def put_relay_subscription(
+    tx: Transaction, *, domain: str, actor: str, inbox: str, follow: dict[str, Any], state: str
+) -> None:
+    """One subscription per instance domain; a new Follow replaces the old one, and an accepted
+    subscription stays accepted."""
+    await tx.execute(
+        "INSERT INTO relay_subscriptions (domain, actor, inbox, follow, state, created_at)"
+        " VALUES (?,?,?,?,?,?) ON CONFLICT(domain) DO UPDATE SET actor = excluded.actor,"
+        " inbox = excluded.inbox, follow = excluded.follow,"
+        " state = CASE WHEN relay_subscriptions.state = 'accepted' THEN 'accepted'"
+        " ELSE excluded.state END",
+        (domain, actor, inbox, json.dumps(follow), state, utc_now_iso()),
+    )
+
+
+async def get_relay_subscription(db: Reader, domain: str) -> RelaySubscription | None:
+    row = await db.fetchone("SELECT * FROM relay_subscriptions WHERE domain = ?", (domain.lower(),))
+    return RelaySubscription.from_row(row) if row else None
+
+
+async def list_relay_subscriptions(db: Reader, state: str | None = None) -> list[RelaySubscription]:
+    rows = await db.fetchall(
+        "SELECT * FROM relay_subscriptions WHERE ? IS NULL OR state = ? ORDER BY domain",
+        (state, state),
+    )
+    return [RelaySubscription.from_row(row) for row in rows]
+
+
+async def set_relay_subscription_state(tx: Transaction, domain: str, state: str) -> None:
+    await tx.execute("UPDATE relay_subscriptions SET state = ? WHERE domain = ?", (state, domain))
+
+
+async def delete_relay_subscription(tx: Transaction, domain: str) -> None:
+    await tx.execute("DELETE FROM relay_subscriptions WHERE domain = ?", (domain,))
+
+
+async def put_relay_allowed(db: Database, domain: str) -> None:
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO relay_allowlist (domain, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (domain.lower(), utc_now_iso()),
+        )
+
+
+async def is_relay_allowed(db: Reader, domain: str) -> bool:
+    row = await db.fetchone("SELECT 1 FROM relay_allowlist WHERE domain = ?", (domain.lower(),))
+    return row is not None

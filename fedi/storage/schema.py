@@ -121,6 +121,27 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX reactions_object ON reactions(object_uri, type);
     """,
+    """
+    CREATE TABLE domain_blocks (
+        domain TEXT PRIMARY KEY,          -- lower-case host name or IP, no port: covers subdomains
+        reason TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    """,
+    """
+    CREATE TABLE relay_subscriptions (
+        domain TEXT PRIMARY KEY,          -- host[:port] of the subscribing instance
+        actor TEXT NOT NULL,
+        inbox TEXT NOT NULL,
+        follow TEXT NOT NULL,             -- the Follow, answered later by Accept or Reject
+        state TEXT NOT NULL,              -- pending | accepted
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE relay_allowlist (
+        domain TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL
+    );
+    """,
 ]
 
 

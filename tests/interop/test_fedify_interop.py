@@ -103,7 +103,7 @@ async def test_our_association_follows_fedify_and_receives_its_posts(instance, f
 
     note_id = await fedify_peer.post("<p>Bonjour de la part d'Alice</p>")
     await settle(instance)
-    timeline = await storage.list_timeline(instance.db, instance.actor_url, 10)
+    timeline = await storage.list_timeline(instance.db, 10)
     assert [(p.uri, p.author) for p in timeline] == [(note_id, fedify_peer.actor_url)]
     assert "Bonjour" in timeline[0].content
 

@@ -1,0 +1,113 @@
+"""Three associations and the national relay, all ours, on loopback: what one publishes
+reaches the others through the relay; edits and deletions follow; nothing private leaks."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from activitypub.vocab import PUBLIC
+from fedi import outbox, relay, storage
+from fedi_testing import signer_of, settle
+
+
+@pytest.fixture
+async def network(make_instance):
+    hub = await make_instance("relay", role="relay")
+    lyon = await make_instance("avf-lyon")
+    nantes = await make_instance("avf-nantes")
+    paris = await make_instance("avf-paris")
+    for member in (lyon, nantes):
+        await storage.put_relay_allowed(hub.db, member.instance.config.host)
+    for member in (lyon, nantes, paris):
+        await outbox.subscribe_to_relay(member.instance, hub.url)
+    await settle(hub, lyon, nantes, paris)
+    return hub, lyon, nantes, paris
+
+
+async def test_allowlisted_instances_are_accepted_and_others_wait_for_the_admin(network):
+    hub, lyon, nantes, paris = network
+    states = {s.domain: s.state for s in await storage.list_relay_subscriptions(hub.db)}
+    assert states == {lyon.instance.config.host: "accepted", nantes.instance.config.host: "accepted",
+                      paris.instance.config.host: "pending"}
+    follow = await storage.get_follow(lyon.db, lyon.instance.instance_actor.uri, f"{hub.url}/actor")
+    assert follow.state == "accepted"
+    pending = await storage.get_follow(paris.db, paris.instance.instance_actor.uri, f"{hub.url}/actor")
+    assert pending.state == "pending"
+
+
+async def test_a_public_post_reaches_the_other_subscribers_and_its_edit_and_deletion_follow(network):
+    hub, lyon, nantes, paris = network
+    post = await outbox.publish_post(lyon.instance, "Forum des associations **samedi**", title="Forum")
+    await settle(hub, lyon, nantes, paris)
+
+    received = await storage.get_post_by_uri(nantes.db, post.uri)
+    assert received is not None and "<strong>samedi</strong>" in received.content
+    assert await storage.get_post_by_uri(paris.db, post.uri) is None  # not approved: nothing
+    kept = await storage.get_post_by_uri(hub.db, post.uri)
+    assert kept is not None and kept.author == lyon.actor_url
+    announced = await storage.list_deliveries_for_activity(hub.db, (await _last_announce(hub)).uri)
+    assert [d["inbox"] for d in announced] == [f"{nantes.url}/inbox"]
+
+    await outbox.edit_post(lyon.instance, post.uri, "Forum des associations **dimanche**")
+    await settle(hub, lyon, nantes, paris)
+    assert "<strong>dimanche</strong>" in (await storage.get_post_by_uri(nantes.db, post.uri)).content
+
+    await outbox.delete_post(lyon.instance, post.uri)
+    await settle(hub, lyon, nantes, paris)
+    assert (await storage.get_post_by_uri(nantes.db, post.uri)).is_deleted
+    assert (await storage.get_post_by_uri(hub.db, post.uri)).is_deleted
+
+
+async def test_an_approved_instance_receives_what_comes_next(network):
+    hub, lyon, nantes, paris = network
+    await relay.set_subscription_state(hub.instance, paris.instance.config.host, "approve")
+    await settle(hub, lyon, nantes, paris)
+    assert (await storage.get_follow(paris.db, paris.instance.instance_actor.uri,
+                                     f"{hub.url}/actor")).state == "accepted"
+    post = await outbox.publish_post(nantes.instance, "Pique-nique au parc")
+    await settle(hub, lyon, nantes, paris)
+    assert await storage.get_post_by_uri(paris.db, post.uri) is not None
+    assert await storage.get_post_by_uri(lyon.db, post.uri) is not None
+
+
+async def test_members_only_posts_never_reach_the_relay(network):
+    hub, lyon, nantes, paris = network
+    secret = await outbox.publish_post(lyon.instance, "Code de la porte : 1234", visibility="followers")
+    await settle(hub, lyon, nantes, paris)
+    assert await storage.get_post_by_uri(hub.db, secret.uri) is None
+    assert await storage.get_post_by_uri(nantes.db, secret.uri) is None
+    assert await storage.count_deliveries(lyon.db) == {"done": 1}  # only the relay Follow
+
+
+async def test_the_relay_refuses_posts_from_non_subscribers(network):
+    hub, lyon, nantes, paris = network
+    create = {"@context": "https://www.w3.org/ns/activitystreams", "type": "Create",
+              "id": f"{paris.url}/activities/x", "actor": paris.actor_url, "to": [PUBLIC],
+              "object": {"id": f"{paris.url}/posts/x", "type": "Note", "attributedTo": paris.actor_url,
+                         "content": "spam", "to": [PUBLIC]}}
+    async with httpx.AsyncClient() as client:
+        response = await client.post(f"{hub.url}/inbox", json=create, auth=signer_of(paris.instance),
+                                     headers={"Content-Type": "application/activity+json"})
+    assert response.status_code == 403
+    assert await storage.get_post_by_uri(hub.db, f"{paris.url}/posts/x") is None
+
+
+async def test_mastodon_style_subscription_follows_the_public_collection(make_instance):
+    hub = await make_instance("relay", role="relay")
+    lyon = await make_instance("avf-lyon")
+    await storage.put_relay_allowed(hub.db, lyon.instance.config.host)
+    follow = {"@context": "https://www.w3.org/ns/activitystreams", "type": "Follow",
+              "id": f"{lyon.url}/activities/relay-follow", "actor": lyon.actor_url, "object": PUBLIC}
+    async with httpx.AsyncClient() as client:
+        response = await client.post(f"{hub.url}/inbox", json=follow, auth=signer_of(lyon.instance),
+                                     headers={"Content-Type": "application/activity+json"})
+    assert response.status_code == 202
+    await settle(hub, lyon)
+    [subscription] = await storage.list_relay_subscriptions(hub.db)
+    assert subscription.state == "accepted" and subscription.actor == lyon.actor_url
+
+
+async def _last_announce(hub):
+    row = await hub.db.fetchone("SELECT uri FROM activities WHERE type = 'Announce' ORDER BY id DESC LIMIT 1")
+    return await storage.get_activity_by_uri(hub.db, row["uri"])
