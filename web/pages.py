@@ -28,7 +28,18 @@ async def _post_view(instance: Instance, post: Post) -> dict[str, object]:
 
 async def home(request: Request) -> Response:
     instance = instance_of(request)
+    if instance.config.role == "relay":
+        return await network_page(request, instance)
     return await actor_page(request, instance, instance.association)
+
+
+async def network_page(request: Request, instance: Instance) -> Response:
+    """The relay's home: the latest public news of every association in the network."""
+    posts = await storage.list_network_posts(instance.db, HOME_POSTS)
+    subscriptions = await storage.list_relay_subscriptions(instance.db, "accepted")
+    return templates.TemplateResponse(request, "network.html", {
+        "instance": instance, "posts": posts, "associations": len(subscriptions),
+    })
 
 
 async def actor_page(request: Request, instance: Instance, actor: LocalActor) -> Response:

@@ -327,6 +327,16 @@ async def list_timeline(db: Reader, limit: int, offset: int = 0) -> list[Post]:
     return [Post.from_row(row) for row in rows]
 
 
+async def list_network_posts(db: Reader, limit: int, offset: int = 0) -> list[Post]:
+    """A relay's news: the public posts its subscribers published, newest first."""
+    rows = await db.fetchall(
+        "SELECT * FROM posts WHERE is_local = 0 AND status = 'published' AND visibility = 'public'"
+        " AND in_reply_to IS NULL ORDER BY published_at DESC, id DESC LIMIT ? OFFSET ?",
+        (limit, offset),
+    )
+    return [Post.from_row(row) for row in rows]
+
+
 async def count_local_posts(db: Reader) -> int:
     row = await db.fetchone(
         "SELECT COUNT(*) FROM posts WHERE is_local = 1 AND status = 'published'"

@@ -111,3 +111,14 @@ async def test_mastodon_style_subscription_follows_the_public_collection(make_in
 async def _last_announce(hub):
     row = await hub.db.fetchone("SELECT uri FROM activities WHERE type = 'Announce' ORDER BY id DESC LIMIT 1")
     return await storage.get_activity_by_uri(hub.db, row["uri"])
+
+
+async def test_the_relay_home_page_shows_the_network_news(network):
+    hub, lyon, nantes, paris = network
+    await outbox.publish_post(lyon.instance, "Vide-grenier <script>alert(1)</script> **dimanche**")
+    await settle(hub, lyon, nantes, paris)
+    async with httpx.AsyncClient() as client:
+        page = await client.get(f"{hub.url}/", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "<strong>dimanche</strong>" in page.text and "<script>alert" not in page.text
+    assert "2 associations" in page.text
