@@ -452,20 +452,29 @@ async def postpone_delivery(db: Database, delivery_id: int, next_attempt_at: flo
 
 
 async def reschedule_delivery(db: Database, delivery_id: int, next_attempt_at: float, error: str) -> None:
-    async with db.transaction() as tx:
-        await tx.execute(
-            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, locked_until = 0,"
-            " last_error = ? WHERE id = ?",
-            (next_attempt_at, error[:500], delivery_id),
-        )
+    await _retry_later(db, "deliveries", delivery_id, next_attempt_at, error)
 
 
 async def fail_delivery(db: Database, delivery_id: int, error: str) -> None:
+    await _give_up(db, "deliveries", delivery_id, error)
+
+
+async def _retry_later(db: Database, queue: str, row_id: int, next_attempt_at: float, error: str) -> None:
+    """A queued row (delivery or received activity) failed this time: one more attempt, later."""
     async with db.transaction() as tx:
         await tx.execute(
-            "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, last_error = ?"
+            f"UPDATE {queue} SET attempts = attempts + 1, next_attempt_at = ?, locked_until = 0,"
+            " last_error = ? WHERE id = ?",
+            (next_attempt_at, error[:500], row_id),
+        )
+
+
+async def _give_up(db: Database, queue: str, row_id: int, error: str) -> None:
+    async with db.transaction() as tx:
+        await tx.execute(
+            f"UPDATE {queue} SET state = 'failed', attempts = attempts + 1, last_error = ?"
             " WHERE id = ?",
-            (error[:500], delivery_id),
+            (error[:500], row_id),
         )
 
 
@@ -714,20 +723,11 @@ async def mark_inbox_item_done(db: Database, item_id: int) -> None:
 
 
 async def reschedule_inbox_item(db: Database, item_id: int, next_attempt_at: float, error: str) -> None:
-    async with db.transaction() as tx:
-        await tx.execute(
-            "UPDATE inbox SET attempts = attempts + 1, next_attempt_at = ?, locked_until = 0,"
-            " last_error = ? WHERE id = ?",
-            (next_attempt_at, error[:500], item_id),
-        )
+    await _retry_later(db, "inbox", item_id, next_attempt_at, error)
 
 
 async def fail_inbox_item(db: Database, item_id: int, error: str) -> None:
-    async with db.transaction() as tx:
-        await tx.execute(
-            "UPDATE inbox SET state = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
-            (error[:500], item_id),
-        )
+    await _give_up(db, "inbox", item_id, error)
 
 
 async def count_inbox_items(db: Reader) -> dict[str, int]:
