@@ -62,7 +62,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _app_opened_at_startup(directory: Path, create_app: Callable[[Instance], ASGIApp]) -> ASGIApp:
+def _app_opened_at_startup(directory: Path, create_app: Callable[..., ASGIApp]) -> ASGIApp:
     """The instance's ASGI app, opened inside the server's event loop when it starts (the
     database connection belongs to that loop); the app closes it on shutdown."""
     state: dict[str, ASGIApp] = {}

@@ -27,7 +27,7 @@ def add_relay_commands(sub: argparse._SubParsersAction, with_instance: Callable[
     relay_sub = relay_parser.add_subparsers(dest="relay_command", required=True)
 
     def command(name: str, handler: Command, help: str) -> argparse.ArgumentParser:
-        p = relay_sub.add_parser(name, help=help)
+        p: argparse.ArgumentParser = relay_sub.add_parser(name, help=help)
         p.add_argument("--dir", required=True, help="the relay's data directory")
         p.set_defaults(handler=handler)
         return p

@@ -10,6 +10,7 @@ carry no LD signature, and a second-hand copy is never to be trusted).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from activitypub.errors import NotFound, Rejected
@@ -118,7 +119,7 @@ async def _answer(instance: Instance, tx: storage.Transaction, kind: str, actor:
     await enqueue(instance, tx, relay, document, [inbox], public=False)
 
 
-HANDLERS = {
+HANDLERS: dict[str, Callable[[Instance, Activity], Awaitable[None]]] = {
     "Follow": handle_subscribe,
     "Undo": handle_unsubscribe,
     **{kind: handle_forward for kind in FORWARDED_TYPES},

@@ -2,13 +2,59 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from collections.abc import Generator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+HEADER_TIMEOUT_SECONDS = 10.0
+
+
+class HeaderTimeoutProtocol(HttpToolsProtocol):
+    """uvicorn arms no timer while a request's headers trickle in (timeout_keep_alive only runs
+    between requests), so a client sending one header line every few seconds ("slowloris")
+    holds a connection forever. This closes a connection whose headers take too long."""
+
+    header_timeout = HEADER_TIMEOUT_SECONDS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm()
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def _disarm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.close()
 
 
 class _Server(uvicorn.Server):
@@ -32,6 +78,6 @@ def run(app: ASGIApp, host: str, port: int, *, log_level: str = "info") -> None:
     config = uvicorn.Config(
         app, host=host, port=port, log_level=log_level, lifespan="on", proxy_headers=True,
         server_header=False, timeout_graceful_shutdown=10, limit_concurrency=1000,
-        timeout_keep_alive=30, h11_max_incomplete_event_size=64 * 1024,
+        timeout_keep_alive=30, h11_max_incomplete_event_size=64 * 1024, http=HeaderTimeoutProtocol,
     )
     _Server(config).run()

@@ -28,3 +28,9 @@ async def make_instance(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable
 @pytest.fixture
 async def instance(make_instance: Callable[..., Awaitable[Served]]) -> Served:
     return await make_instance("avf-lyon")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--fuzz-examples", type=int, default=None, metavar="N",
+                     help="hypothesis examples for the fuzz tests (parser: N, inbox: N // 5); "
+                          "default: a short run fit for CI")

@@ -21,6 +21,8 @@ from fedi.workers import Workers
 
 from . import federation, pages
 from .context import InstanceMiddleware
+from .federation import BODY_TIMEOUT_SECONDS, InboxLimits
+from .ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -28,7 +30,9 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 async def activitypub_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ActivityPubError)
-    return JSONResponse({"error": str(exc) or type(exc).__name__}, status_code=exc.status)
+    headers: dict[str, str] | None = getattr(exc, "headers", None)  # Retry-After, Connection...
+    return JSONResponse({"error": str(exc) or type(exc).__name__}, status_code=exc.status,
+                        headers=headers)
 
 
 async def storage_error(request: Request, exc: Exception) -> Response:
@@ -37,9 +41,17 @@ async def storage_error(request: Request, exc: Exception) -> Response:
                         headers={"Retry-After": "60"})
 
 
-def create_app(instance: Instance, *, run_workers: bool = True, close_instance: bool = False) -> Starlette:
+def create_app(
+    instance: Instance, *, run_workers: bool = True, close_instance: bool = False,
+    inbox_rate: tuple[float, int] = (50.0, 200), host_rate: tuple[float, int] = (50.0, 500),
+    body_timeout: float = BODY_TIMEOUT_SECONDS,
+) -> Starlette:
     """One instance's web application; its workers run while the app is served. With
-    `close_instance`, the app owns the instance and closes it once the workers have stopped."""
+    `close_instance`, the app owns the instance and closes it once the workers have stopped.
+
+    The inbox takes at most `inbox_rate` = (requests per second, burst) from one client IP and
+    `host_rate` from one sending server (generous: a peer's fan-out must never be refused), and
+    gives up on a body that takes more than `body_timeout` seconds to arrive."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -53,10 +65,13 @@ def create_app(instance: Instance, *, run_workers: bool = True, close_instance: 
             if close_instance:
                 await instance.close()
 
-    return Starlette(
+    app = Starlette(
         routes=[*federation.routes, *pages.routes,
                 Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")],
         middleware=[Middleware(InstanceMiddleware, resolve=lambda host: instance)],
         exception_handlers={ActivityPubError: activitypub_error, StorageError: storage_error},
         lifespan=lifespan,
     )
+    app.state.inbox_limits = InboxLimits(
+        by_ip=RateLimiter(*inbox_rate), by_host=RateLimiter(*host_rate), body_timeout=body_timeout)
+    return app

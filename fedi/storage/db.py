@@ -20,6 +20,8 @@ from .schema import migrate
 
 log = logging.getLogger(__name__)
 
+OPEN_HINT = " (are its directory and file writable by this user, and is the disk not full?)"
+
 Params = Iterable[Any] | dict[str, Any]
 
 
@@ -34,18 +36,27 @@ class Database:
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
-        connection = await aiosqlite.connect(str(path), isolation_level=None)
-        connection.row_factory = sqlite3.Row
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=NORMAL",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=10000",
-        ):
-            await connection.execute(pragma)
+        try:
+            connection = await aiosqlite.connect(str(path), isolation_level=None)
+        except sqlite3.DatabaseError as error:
+            raise StorageError(f"cannot open the database {path}: {error}{OPEN_HINT}") from error
         db = cls(connection)
-        async with db.transaction() as tx:
-            await migrate(tx)
+        try:
+            connection.row_factory = sqlite3.Row
+            for pragma in (
+                "PRAGMA journal_mode=WAL",
+                "PRAGMA synchronous=NORMAL",
+                "PRAGMA foreign_keys=ON",
+                "PRAGMA busy_timeout=10000",
+            ):
+                await connection.execute(pragma)
+            async with db.transaction() as tx:
+                await migrate(tx)
+        except BaseException as error:
+            await connection.close()  # its thread would keep the process alive
+            if isinstance(error, sqlite3.DatabaseError):
+                raise StorageError(f"cannot open the database {path}: {error}{OPEN_HINT}") from error
+            raise
         return db
 
     async def close(self) -> None:
@@ -59,14 +70,16 @@ class Database:
         async with self._lock:
             try:
                 await self._connection.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as error:
-                raise StorageError(str(error)) from error
+            except sqlite3.DatabaseError as error:
+                _raise_if_unwritable(error)
+                raise
             try:
                 yield Transaction(self._connection)
                 await self._connection.commit()
-            except sqlite3.OperationalError as error:
+            except sqlite3.DatabaseError as error:
                 await self._rollback()
-                raise StorageError(str(error)) from error
+                _raise_if_unwritable(error)
+                raise
             except BaseException:
                 await self._rollback()
                 raise
@@ -79,11 +92,19 @@ class Database:
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         async with self._lock:
-            return await Transaction(self._connection).fetchone(sql, params)
+            try:
+                return await Transaction(self._connection).fetchone(sql, params)
+            except sqlite3.DatabaseError as error:
+                _raise_if_unwritable(error)
+                raise
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         async with self._lock:
-            return await Transaction(self._connection).fetchall(sql, params)
+            try:
+                return await Transaction(self._connection).fetchall(sql, params)
+            except sqlite3.DatabaseError as error:
+                _raise_if_unwritable(error)
+                raise
 
     async def backup(self, target: Path) -> None:
         """An online, consistent copy of the database (SQLite's backup API)."""
@@ -93,6 +114,13 @@ class Database:
                 await self._connection.backup(destination)
             finally:
                 await destination.close()
+
+
+def _raise_if_unwritable(error: sqlite3.DatabaseError) -> None:
+    """The database itself failing (full disk, read-only or corrupt file, locked too long) is a
+    StorageError; a constraint violation or a wrong query is a bug and stays what it is."""
+    if type(error) in (sqlite3.DatabaseError, sqlite3.OperationalError):
+        raise StorageError(str(error)) from error
 
 
 class Transaction:
