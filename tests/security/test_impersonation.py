@@ -14,7 +14,7 @@ import pytest
 from fedi_testing import Served, fetch_json, settle, signer_of, table_counts
 
 from activitypub.vocab import PUBLIC
-from fedi import outbox, remote, storage
+from fedi import outbox, storage
 from fedi.storage import Post
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
@@ -64,20 +64,9 @@ def assert_answered(response: httpx.Response, *statuses: int) -> None:
 
 
 @pytest.fixture
-async def world(make_instance: Any) -> tuple[Served, Served, Served]:
-    """(target, peer, mallory); the target knows both remote actors."""
-    target = await make_instance("avf-lyon")
-    peer = await make_instance("avf-nantes")
-    mallory = await make_instance("mallory")
-    for other in (peer, mallory):
-        await remote.get_actor(target.instance, other.actor_url)
-    return target, peer, mallory
-
-
-@pytest.fixture
-async def commented(world: tuple[Served, Served, Served]) -> tuple[Served, Served, Served, Post, Post]:
-    """The world plus one of our posts and the peer's (pending) reply to it."""
-    target, peer, mallory = world
+async def commented(peers: tuple[Served, Served, Served]) -> tuple[Served, Served, Served, Post, Post]:
+    """The peers plus one of our posts and the peer's (pending) reply to it."""
+    target, peer, mallory = peers
     post = await outbox.publish_post(target.instance, "Permanence **mardi** à 14 h", title="Permanence")
     reply = note(peer, "reply-1", post.uri, "<p>Merci, je viendrai !</p>")
     assert_answered(await deliver(peer, target, activity(peer, "Create", "create-reply-1", reply)), 202)
@@ -117,10 +106,10 @@ async def test_a_create_of_an_object_on_another_host_is_refused_at_once(commente
     assert await storage.get_post_by_uri(target.db, forged["id"]) is None
 
 
-async def test_a_create_by_reference_to_someone_elses_post_stores_nothing(world):
+async def test_a_create_by_reference_to_someone_elses_post_stores_nothing(peers):
     """Mallory "creates" a real post of the peer by its URL: fetched from the peer, it is the
     peer's, not hers; our instance (which follows the peer) does not take it from her."""
-    target, peer, mallory = world
+    target, peer, mallory = peers
     theirs = await outbox.publish_post(peer.instance, "Sortie au musée samedi")
     await outbox.follow(target.instance, peer.actor_url)
     await settle_checked(target, peer, mallory)
@@ -240,8 +229,8 @@ def _undo_objects(follow_uri: str, peer: Served, mallory: Served, target: Served
 
 
 @pytest.mark.parametrize("form", range(5))
-async def test_an_undo_of_someone_elses_follow_keeps_the_follower(world, form):
-    target, peer, mallory = world
+async def test_an_undo_of_someone_elses_follow_keeps_the_follower(peers, form):
+    target, peer, mallory = peers
     follow_uri = await _peer_follows(target, peer, mallory)
     obj = _undo_objects(follow_uri, peer, mallory, target)[form]
     response = await deliver(mallory, target, activity(mallory, "Undo", f"undo-{form}", obj), shared=True)

@@ -25,7 +25,7 @@ from fedi_testing import Served, free_port, settle, signer_of, table_counts
 
 from activitypub.auth import SignatureAuth, sign_request
 from activitypub.digest import digest_header
-from fedi import remote, storage
+from fedi import storage
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 ACTIVITY_JSON = "application/activity+json"
@@ -40,18 +40,6 @@ def inbox_kind(request: pytest.FixtureRequest) -> str:
 
 def inbox_of(target: Served, kind: str) -> str:
     return f"{target.actor_url}/inbox" if kind == "actor" else f"{target.url}/inbox"
-
-
-@pytest.fixture
-async def peers(make_instance: Any) -> tuple[Served, Served, Served]:
-    """(target, peer, mallory); the target already knows both remote actors, so a valid
-    signature check adds no row and table counts stay comparable."""
-    target = await make_instance("avf-lyon")
-    peer = await make_instance("avf-nantes")
-    mallory = await make_instance("mallory")
-    for other in (peer, mallory):
-        await remote.get_actor(target.instance, other.actor_url)
-    return target, peer, mallory
 
 
 def follow_of(peer: Served, target: Served, n: int = 1) -> dict[str, Any]:

@@ -18,7 +18,6 @@ import pytest
 from fedi_testing import Served, signer_of, table_counts
 
 from activitypub.auth import SignatureAuth, sign_request
-from fedi import remote
 from web.federation import InboxLimits
 from web.ratelimit import RateLimiter
 
@@ -120,17 +119,6 @@ def set_inbox_limits(target: Served, **changes: Any) -> InboxLimits:
     app = target.server.config.app
     app.state.inbox_limits = dataclasses.replace(app.state.inbox_limits, **changes)
     return app.state.inbox_limits  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-async def peers(make_instance: Any) -> tuple[Served, Served, Served]:
-    """(target, peer, mallory); the target already knows both remote actors."""
-    target = await make_instance("avf-lyon")
-    peer = await make_instance("avf-nantes")
-    mallory = await make_instance("mallory")
-    for other in (peer, mallory):
-        await remote.get_actor(target.instance, other.actor_url)
-    return target, peer, mallory
 
 
 def signed_follow(peer: Served, target: Served, n: int, auth: SignatureAuth | None = None) -> httpx.Request:
