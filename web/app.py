@@ -21,7 +21,7 @@ from fedi.workers import Workers
 
 from . import federation, pages
 from .context import InstanceMiddleware
-from .federation import BODY_TIMEOUT_SECONDS, InboxLimits
+from .admission import BODY_TIMEOUT_SECONDS, InboxLimits
 from .ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ import pytest
 from fedi_testing import Served, signer_of, table_counts
 
 from activitypub.auth import SignatureAuth, sign_request
-from web.federation import InboxLimits
+from web.admission import InboxLimits
 from web.ratelimit import RateLimiter
 
 ACTIVITY_JSON = "application/activity+json"
