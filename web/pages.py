@@ -9,7 +9,9 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from activitypub.errors import NotFound
 from fedi import storage
+from fedi.content import plain_text
 from fedi.instance import Instance
 from fedi.storage import LocalActor, Post
 
@@ -69,4 +71,18 @@ async def logo(request: Request) -> Response:
     return FileResponse(path, media_type="image/png", headers={"Cache-Control": "public, max-age=3600"})
 
 
-routes = [Route("/", home), Route("/logo.png", logo)]
+async def directory(request: Request) -> Response:
+    """The relay's directory of associations: name, handle and link, from their own actors."""
+    instance = instance_of(request)
+    if instance.config.role != "relay":
+        raise NotFound("only the relay has a directory")
+    actors = await storage.list_subscribed_actors(instance.db)
+    return templates.TemplateResponse(request, "directory.html", {
+        "instance": instance,
+        "associations": [{"name": plain_text(actor.name) or actor.preferred_username or actor.host,
+                          "handle": actor.handle, "url": actor.uri}
+                         for actor in actors],
+    })
+
+
+routes = [Route("/", home), Route("/logo.png", logo), Route("/associations", directory)]

@@ -810,6 +810,17 @@ async def list_relay_subscriptions(db: Reader, state: str | None = None) -> list
     return [RelaySubscription.from_row(row) for row in rows]
 
 
+async def list_subscribed_actors(db: Reader) -> list[RemoteActor]:
+    """The associations of the network, by name: the people and organisations of subscribed
+    instances that have spoken to the relay (instance actors, which subscribe, are left out)."""
+    rows = await db.fetchall(
+        "SELECT r.* FROM relay_subscriptions s JOIN remote_actors r ON r.host = s.domain"
+        " WHERE s.state = 'accepted' AND r.type NOT IN ('Application', 'Service')"
+        " ORDER BY LOWER(COALESCE(r.name, r.preferred_username, r.uri))"
+    )
+    return [RemoteActor.from_row(row) for row in rows]
+
+
 async def set_relay_subscription_state(tx: Transaction, domain: str, state: str) -> None:
     await tx.execute("UPDATE relay_subscriptions SET state = ? WHERE domain = ?", (state, domain))
 

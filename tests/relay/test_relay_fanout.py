@@ -122,3 +122,17 @@ async def test_the_relay_home_page_shows_the_network_news(network):
     assert page.status_code == 200
     assert "<strong>dimanche</strong>" in page.text and "<script>alert" not in page.text
     assert "2 associations" in page.text
+
+
+async def test_the_relay_directory_lists_the_subscribed_associations(network):
+    hub, lyon, nantes, paris = network
+    for member in (lyon, nantes, paris):
+        await outbox.publish_post(member.instance, "Bonjour le réseau")
+    await settle(hub, lyon, nantes, paris)
+    async with httpx.AsyncClient() as client:
+        page = await client.get(f"{hub.url}/associations", headers={"Accept": "text/html"})
+        missing = await client.get(f"{lyon.url}/associations", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "Avf Lyon" in page.text and f"@avf-lyon@{lyon.instance.config.host}" in page.text
+    assert "Avf Nantes" in page.text and "Avf Paris" not in page.text  # paris still waits
+    assert missing.status_code == 404
