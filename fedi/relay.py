@@ -10,11 +10,14 @@ carry no LD signature, and a second-hand copy is never to be trusted).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
-from activitypub.errors import NotFound, Rejected
-from activitypub.vocab import PUBLIC, Activity, host_of, is_public, parse_note
+from activitypub.errors import BadRequest, FetchError, NotFound, Rejected
+from activitypub.nodeinfo import fetch_nodeinfo
+from activitypub.vocab import PUBLIC, Activity, as_id, host_of, is_public, parse_note, same_origin
 
 from . import storage
 from .delivery import enqueue
@@ -23,6 +26,8 @@ from .inbox.notes import check_author, stored_fields
 from .instance import Instance
 from .remote import get_actor
 from .storage import RelaySubscription, utc_now_iso
+
+log = logging.getLogger(__name__)
 
 FORWARDED_TYPES = ("Create", "Update", "Delete")
 
@@ -50,6 +55,22 @@ async def handle_subscribe(instance: Instance, activity: Activity) -> None:
         )
         if allowed:
             await _answer(instance, tx, "Accept", subscriber.uri, subscriber.inbox, activity.raw)
+    await learn_association(instance, subscriber.uri)
+
+
+async def learn_association(instance: Instance, subscriber: str) -> None:
+    """For the directory: an instance of ours names its association in its NodeInfo
+    (`metadata.association`); its actor is fetched from its origin and kept. Other servers
+    (Mastodon) name none, and that is fine."""
+    origin = f"{urlsplit(subscriber).scheme}://{host_of(subscriber)}"
+    try:
+        nodeinfo = await fetch_nodeinfo(instance.http, origin, allow_private=instance.allow_private)
+        metadata = nodeinfo.get("metadata")
+        association = as_id(metadata.get("association")) if isinstance(metadata, dict) else None
+        if association and same_origin(association, subscriber):
+            await get_actor(instance, association)
+    except (FetchError, BadRequest) as error:
+        log.info("no association found for %s: %s", origin, error)
 
 
 async def handle_unsubscribe(instance: Instance, activity: Activity) -> None:

@@ -68,7 +68,8 @@ async def nodeinfo(request: Request) -> Response:
         repository=None, homepage=None, open_registrations=False, users_total=users,
         users_active_month=users, users_active_halfyear=users,
         local_posts=await storage.count_local_posts(instance.db),
-        metadata={"nodeName": instance.config.title, "role": instance.config.role},
+        metadata={"nodeName": instance.config.title, "role": instance.config.role,
+                  "association": instance.association.uri if instance.config.role == "instance" else None},
     )
     return JSONResponse(document, media_type=nodeinfo_content_type(version))
 
