@@ -135,3 +135,20 @@ async def test_the_relay_directory_lists_the_subscribed_associations(network):
     assert "Avf Lyon" in page.text and f"@avf-lyon@{lyon.instance.config.host}" in page.text
     assert "Avf Nantes" in page.text and "Avf Paris" not in page.text  # paris still waits
     assert missing.status_code == 404
+
+
+async def test_a_subscriber_that_is_down_does_not_hold_up_the_others(network):
+    hub, lyon, nantes, paris = network
+    await relay.set_subscription_state(hub.instance, paris.instance.config.host, "approve")
+    await settle(hub, lyon, nantes, paris)
+    paris.server.should_exit = True  # paris's server goes down (its data stays)
+    await paris.task
+
+    post = await outbox.publish_post(lyon.instance, "Assemblée générale mardi")
+    await settle(hub, lyon, nantes)
+    assert await storage.get_post_by_uri(nantes.db, post.uri) is not None
+    announce = await _last_announce(hub)
+    states = {d["inbox"]: (d["state"], d["attempts"])
+              for d in await storage.list_deliveries_for_activity(hub.db, announce.uri)}
+    assert states[f"{nantes.url}/inbox"] == ("done", 1)
+    assert states[f"{paris.url}/inbox"] == ("queued", 1)  # retried later, with backoff
