@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from activitypub.errors import BadRequest
+from activitypub.errors import BadRequest, NotFound
 
 from . import outbox, relay, storage
 from .config import ConfigError, load_config, new_config
@@ -47,6 +47,8 @@ def add_relay_commands(sub: argparse._SubParsersAction, with_instance: Callable[
     p = command("allow", with_instance(_allow), "accept subscriptions from DOMAIN at once from now on")
     p.add_argument("domain")
     command("list", with_instance(_list), "list subscriptions")
+    p = command("hide", with_instance(_hide), "hide a post from the relay's pages (it is not deleted)")
+    p.add_argument("post_id")
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -95,6 +97,14 @@ async def _list(instance: Instance, args: argparse.Namespace) -> int:
         print(f"{subscription.state:<9} {subscription.domain:<40} {subscription.actor}")
     if not subscriptions:
         print("no subscriptions yet")
+    return 0
+
+
+async def _hide(instance: Instance, args: argparse.Namespace) -> int:
+    _require_relay(instance)
+    if not await relay.hide_post(instance, args.post_id):
+        raise NotFound(f"the relay holds no post {args.post_id}")
+    print(f"hidden: {args.post_id}")
     return 0
 
 

@@ -132,6 +132,16 @@ async def set_subscription_state(instance: Instance, domain: str, decision: str)
     return subscription
 
 
+async def hide_post(instance: Instance, uri: str) -> bool:
+    """The relay admin's moderation: a post no longer shows on the relay's pages."""
+    post = await storage.get_post_by_uri(instance.db, uri)
+    if post is None:
+        return False
+    async with instance.db.transaction() as tx:
+        await storage.set_post_status(tx, uri, "hidden")
+    return True
+
+
 async def _answer(instance: Instance, tx: storage.Transaction, kind: str, actor: str, inbox: str,
                   follow: dict[str, Any]) -> None:
     relay = instance.instance_actor

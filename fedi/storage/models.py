@@ -193,6 +193,7 @@ class DomainPurge:
     reactions: int
     inbox: int
     deliveries: int
+    subscriptions: int  # relay mode: the domain's subscription ends
 
 
 @dataclass(frozen=True)

@@ -684,6 +684,7 @@ async def _purge(tx: Transaction, actors: str, hosts: str) -> DomainPurge:
         deliveries=await tx.rowcount(
             "UPDATE deliveries SET state = 'skipped', last_error = 'domain blocked'"
             f" WHERE state = 'queued' AND host {among}", (hosts,)),
+        subscriptions=await tx.rowcount(f"DELETE FROM relay_subscriptions WHERE actor {among}", (actors,)),
         actors=await tx.rowcount(f"DELETE FROM remote_actors WHERE uri {among}", (actors,)),
     )
 

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from activitypub.vocab import PUBLIC
-from fedi import outbox, relay, storage
+from fedi import blocks, outbox, relay, storage
 from fedi_testing import signer_of, settle
 
 
@@ -152,3 +152,29 @@ async def test_a_subscriber_that_is_down_does_not_hold_up_the_others(network):
               for d in await storage.list_deliveries_for_activity(hub.db, announce.uri)}
     assert states[f"{nantes.url}/inbox"] == ("done", 1)
     assert states[f"{paris.url}/inbox"] == ("queued", 1)  # retried later, with backoff
+
+
+async def test_blocking_a_domain_on_the_relay_ends_its_subscription_and_its_posts(network):
+    hub, lyon, nantes, paris = network
+    post = await outbox.publish_post(lyon.instance, "Avant le blocage")
+    await settle(hub, lyon, nantes, paris)
+    assert (await storage.get_post_by_uri(hub.db, post.uri)).status == "published"
+
+    # every instance here is on 127.0.0.1, and a block covers every port of its host
+    await blocks.block_domain(hub.instance, blocks.parse_domain(lyon.url), "spam")
+    assert await storage.list_relay_subscriptions(hub.db) == []
+    assert (await storage.get_post_by_uri(hub.db, post.uri)).is_deleted
+    later = await outbox.publish_post(lyon.instance, "Après le blocage")
+    await settle(hub, lyon, nantes, paris)
+    assert await storage.get_post_by_uri(nantes.db, later.uri) is None
+
+
+async def test_a_hidden_post_leaves_the_relay_pages(network):
+    hub, lyon, nantes, paris = network
+    post = await outbox.publish_post(lyon.instance, "Publicité déguisée")
+    await settle(hub, lyon, nantes, paris)
+    assert await relay.hide_post(hub.instance, post.uri)
+    async with httpx.AsyncClient() as client:
+        page = await client.get(f"{hub.url}/", headers={"Accept": "text/html"})
+    assert "Publicité déguisée" not in page.text
+    assert not await relay.hide_post(hub.instance, f"{lyon.url}/posts/unknown")

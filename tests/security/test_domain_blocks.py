@@ -131,7 +131,8 @@ async def test_blocking_a_domain_removes_its_follows_comments_and_likes_and_skip
 
     purge = await blocks.block_domain(lyon.instance, LOOPBACK, "vend des montres")
 
-    assert purge == DomainPurge(actors=1, follows=2, posts=1, reactions=1, inbox=0, deliveries=1)
+    assert purge == DomainPurge(actors=1, follows=2, posts=1, reactions=1, inbox=0, deliveries=1,
+                               subscriptions=0)
     assert await storage.get_follow(lyon.db, spam.actor_url, lyon.actor_url) is None
     assert await storage.get_follow(lyon.db, lyon.actor_url, spam.actor_url) is None
     assert (await storage.get_post_by_uri(lyon.db, comment)).is_deleted
