@@ -14,9 +14,9 @@ import binascii
 import email.utils
 import re
 import time
-from datetime import timezone
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import timezone
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -31,7 +31,12 @@ from http_message_signatures import (
     InvalidSignature,
     MappingKeyResolver,
 )
-from http_message_signatures.algorithms import ED25519, RSA_PSS_SHA512, RSA_V1_5_SHA256, HTTPSignatureAlgorithm
+from http_message_signatures.algorithms import (
+    ED25519,
+    RSA_PSS_SHA512,
+    RSA_V1_5_SHA256,
+    HTTPSignatureAlgorithm,
+)
 
 from .digest import needs_digest, verify_digest
 from .errors import SignatureError

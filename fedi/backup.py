@@ -11,8 +11,8 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from .config import ConfigError, config_path, database_path
 from . import storage
+from .config import ConfigError, config_path, database_path
 from .storage import Database
 
 CONFIG_TABLE = "backup_config"

@@ -24,8 +24,10 @@ from .instance import Instance, create_instance_files, open_instance
 from .storage import StorageError
 from .workers import run_until_idle
 
+Action = Callable[[Instance, argparse.Namespace], Awaitable[int]]
 
-def _with_instance(action: Callable[[Instance, argparse.Namespace], Awaitable[int]]) -> Callable[[argparse.Namespace], int]:
+
+def _with_instance(action: Action) -> Callable[[argparse.Namespace], int]:
     def command(args: argparse.Namespace) -> int:
         async def run() -> int:
             instance = await open_instance(Path(args.dir))
@@ -169,7 +171,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     queues = asyncio.run(backup.queue_summary(directory))
     print("database ok")
     for name, states in queues.items():
-        print(f"{name}: " + (", ".join(f"{count} {state}" for state, count in sorted(states.items())) or "empty"))
+        counts = ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
+        print(f"{name}: {counts or 'empty'}")
     return 0
 
 
@@ -183,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fedi", description="ActivityPub server for welcome associations")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def command(name: str, handler: Callable[[argparse.Namespace], int], help: str, *, needs_dir: bool = True) -> argparse.ArgumentParser:
+    def command(name: str, handler: Callable[[argparse.Namespace], int], help: str, *,
+                needs_dir: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help)
         if needs_dir:
             p.add_argument("--dir", required=True, help="the instance's data directory")

@@ -84,7 +84,8 @@ async def _deliver_to_host(instance: Instance, deliveries: list[Delivery]) -> No
         for delivery in inbox_deliveries:
             async with semaphore:
                 if host_failed.is_set():
-                    await storage.postpone_delivery(instance.db, delivery.id, instance.clock() + backoff_seconds(0))
+                    later = instance.clock() + backoff_seconds(0)
+                    await storage.postpone_delivery(instance.db, delivery.id, later)
                 elif not await deliver_one(instance, delivery):
                     host_failed.set()
 
@@ -115,7 +116,9 @@ async def deliver_one(instance: Instance, delivery: Delivery) -> bool:
     return await _record_response(instance, delivery, response, scheme)
 
 
-async def _post_signed(instance: Instance, signer: LocalActor, delivery: Delivery, scheme: str) -> httpx.Response:
+async def _post_signed(
+    instance: Instance, signer: LocalActor, delivery: Delivery, scheme: str
+) -> httpx.Response:
     return await post_json(
         instance.http, delivery.inbox, delivery.body, auth=instance.signing_auth(signer, scheme),
         allow_private=instance.allow_private,

@@ -44,7 +44,9 @@ class Workers:
         await asyncio.gather(*pending, return_exceptions=True)
         self._tasks = []
 
-    async def _loop(self, name: str, step: Callable[[Instance], Awaitable[int]], wakeup: asyncio.Event) -> None:
+    async def _loop(
+        self, name: str, step: Callable[[Instance], Awaitable[int]], wakeup: asyncio.Event
+    ) -> None:
         while not self._stopping.is_set():
             wakeup.clear()
             try:

@@ -20,8 +20,8 @@ from fedi.storage import StorageError
 from fedi.workers import Workers
 
 from . import federation, pages
-from .context import InstanceMiddleware
 from .admission import BODY_TIMEOUT_SECONDS, InboxLimits
+from .context import InstanceMiddleware
 from .ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)

@@ -32,9 +32,9 @@ from fedi.instance import Instance
 from fedi.storage import LocalActor
 
 from . import pages
+from .admission import check_inbox_rate, inbox_limits, read_body
 from .context import instance_of
 from .negotiation import ActivityJSONResponse, vary_accept, wants_activitypub
-from .admission import check_inbox_rate, inbox_limits, read_body
 
 PUBLIC_ACTIVITY_TYPES = {"Follow", "Accept", "Reject", "Undo"}
 

@@ -11,9 +11,9 @@ applies each stored activity with the handler for its type; one that involves a 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from activitypub.errors import (

@@ -6,8 +6,8 @@ from activitypub.vocab import PUBLIC, Activity
 
 from .. import storage
 from ..instance import Instance
-from ..storage import Post, utc_now_iso
 from ..remote import fetch_note
+from ..storage import Post, utc_now_iso
 from .notes import apply_remote_edit, check_author, store_remote_note
 
 

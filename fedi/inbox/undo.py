@@ -17,7 +17,9 @@ async def handle_undo(instance: Instance, activity: Activity) -> None:
         if kind == "Follow" or kind is None:
             if await _undo_follow(tx, activity, as_id(embedded.get("object"))):
                 return
-        if activity.object_id and await storage.delete_reaction_by_activity(tx, activity.object_id, activity.actor):
+        undone = activity.object_id and await storage.delete_reaction_by_activity(
+            tx, activity.object_id, activity.actor)
+        if undone:
             return
         if kind in ("Like", "Announce"):
             target = as_id(embedded.get("object"))

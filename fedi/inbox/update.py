@@ -5,13 +5,14 @@ from activitypub.vocab import ACTOR_TYPES, Activity, as_list
 
 from ..instance import Instance
 from ..remote import get_actor
-from .notes import check_author, note_of, apply_remote_edit
+from .notes import apply_remote_edit, check_author, note_of
 
 
 async def handle_update(instance: Instance, activity: Activity) -> None:
     """An edited post, or a changed profile (refetched from its origin, never taken as sent)."""
     kinds = as_list((activity.object or {}).get("type"))
-    if ACTOR_TYPES.intersection(k for k in kinds if isinstance(k, str)) or activity.object_id == activity.actor:
+    is_actor = ACTOR_TYPES.intersection(k for k in kinds if isinstance(k, str))
+    if is_actor or activity.object_id == activity.actor:
         if activity.object_id != activity.actor:
             raise Rejected("an actor can only update itself")
         await get_actor(instance, activity.actor, refresh=True)
