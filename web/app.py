@@ -19,7 +19,7 @@ from fedi.instance import Instance
 from fedi.storage import StorageError
 from fedi.workers import Workers
 
-from . import federation, pages
+from . import feeds, federation, pages
 from .admission import BODY_TIMEOUT_SECONDS, InboxLimits
 from .context import InstanceMiddleware
 from .ratelimit import RateLimiter
@@ -66,7 +66,7 @@ def create_app(
                 await instance.close()
 
     app = Starlette(
-        routes=[*federation.routes, *pages.routes,
+        routes=[*federation.routes, *pages.routes, *feeds.routes,
                 Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")],
         middleware=[Middleware(InstanceMiddleware, resolve=lambda host: instance)],
         exception_handlers={ActivityPubError: activitypub_error, StorageError: storage_error},
