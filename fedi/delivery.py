@@ -113,7 +113,9 @@ async def deliver_one(instance: Instance, delivery: Delivery) -> bool:
     except FetchError as error:
         await _retry(instance, delivery, f"network: {error}")
         return False
-    return await _record_response(instance, delivery, response, scheme)
+    clean = (host is not None and host.first_failure_at is None and not host.unavailable
+             and host.signature_scheme == scheme)
+    return await _record_response(instance, delivery, response, scheme, host_known_good=clean)
 
 
 async def _post_signed(
@@ -126,12 +128,14 @@ async def _post_signed(
 
 
 async def _record_response(
-    instance: Instance, delivery: Delivery, response: httpx.Response, scheme: str
+    instance: Instance, delivery: Delivery, response: httpx.Response, scheme: str, *,
+    host_known_good: bool = False,
 ) -> bool:
     status = response.status_code
     if 200 <= status < 300:
         await storage.mark_delivery_done(instance.db, delivery.id, instance.clock())
-        await storage.record_host_success(instance.db, delivery.host, scheme)
+        if not host_known_good:  # one write less per delivery to a host that is doing fine
+            await storage.record_host_success(instance.db, delivery.host, scheme)
         return True
     error = f"HTTP {status}"
     if status == 429:
