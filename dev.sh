@@ -16,6 +16,16 @@ setup_interop() {
     (cd tests/interop/fedify && npm ci --no-audit --no-fund --loglevel=error)
 }
 
+setup_activityrelay() {
+    # ActivityRelay (a Python relay) for the interop tests, in its own venv: its dependencies
+    # differ from ours. Pinned in tests/interop/activityrelay/requirements.txt.
+    local venv=tests/interop/activityrelay/.venv
+    if [ ! -x "$venv/bin/python" ]; then
+        python3 -m venv "$venv"
+    fi
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/interop/activityrelay/requirements.txt
+}
+
 case "${1:-}" in
     demo)
         setup_python
@@ -25,6 +35,7 @@ case "${1:-}" in
     test)
         setup_python
         setup_interop
+        setup_activityrelay
         shift
         exec .venv/bin/python -m pytest -q "$@"
         ;;

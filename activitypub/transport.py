@@ -234,7 +234,8 @@ class SafeTransport(httpx.AsyncHTTPTransport):
         # httpx 0.28 has no parameter for the network backend: replace the (unopened) pool it
         # built with one configured the same way plus our backend.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
+            # SSL_CERT_FILE / SSL_CERT_DIR are honoured, for servers behind a private CA
+            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=True),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,

@@ -73,9 +73,10 @@ async def receive(instance: Instance, method: str, url: str, headers: dict[str, 
     activity = parse_activity(data)
     await refuse_blocked(instance, activity.actor)
     verified = await verify_request(method, url, headers, body, key_retriever(instance))
-    if verified.key.owner != activity.actor:
-        raise Rejected(f"signed by {verified.key.owner}, but the actor is {activity.actor}")
     check_origins(activity)
+    if verified.key.owner != activity.actor:
+        data = await as_relayed(instance, activity, verified.key.owner)
+        activity = parse_activity(data)
     if instance.config.role == "relay":
         await relay.check_sender(instance, activity)
     await storage.clear_host_unavailable(instance.db, host_of(activity.actor))
@@ -89,6 +90,19 @@ async def receive(instance: Instance, method: str, url: str, headers: dict[str, 
     if stored:
         instance.wakeups.inbox.set()
     return stored
+
+
+async def as_relayed(instance: Instance, activity: Activity, signer: str) -> dict[str, Any]:
+    """An activity signed by someone else than its actor is refused, unless a relay we follow
+    passes on a post, an edit or a deletion (as ActivityRelay does, re-signing them): then it is
+    taken as that relay's Announce of the object, which is fetched from its origin, never
+    trusted as sent."""
+    follow = await storage.get_follow(instance.db, instance.instance_actor.uri, signer)
+    relayed = activity.type in ("Create", "Update", "Delete") and activity.object_id is not None
+    if follow is None or follow.state != "accepted" or not relayed:
+        raise Rejected(f"signed by {signer}, but the actor is {activity.actor}")
+    return {"id": activity.id or f"{signer}#relayed:{activity.object_id}", "type": "Announce",
+            "actor": signer, "object": activity.object_id, "to": activity.to, "cc": activity.cc}
 
 
 def parse_json(body: bytes) -> dict[str, Any]:
