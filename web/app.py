@@ -19,7 +19,7 @@ from fedi.instance import Instance
 from fedi.storage import StorageError
 from fedi.workers import Workers
 
-from . import feeds, federation, pages
+from . import federation, feeds, pages
 from .admission import BODY_TIMEOUT_SECONDS, InboxLimits
 from .context import InstanceMiddleware
 from .ratelimit import RateLimiter

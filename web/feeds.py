@@ -4,8 +4,8 @@ the whole network's. The XML is written by feedgen, never by hand."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -16,6 +16,9 @@ from fedi.instance import Instance
 from fedi.storage import Post
 
 from .context import instance_of
+
+if TYPE_CHECKING:  # feedgen pulls in lxml (~5 MB): imported when a feed is first asked for
+    from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
 
 __all__ = ["routes", "build_feed", "rss_feed", "atom_feed"]
 
@@ -70,6 +73,8 @@ async def build_feed(instance: Instance, self_path: str) -> FeedGenerator:
     else:
         posts = await storage.list_posts_by_author(instance.db, actor.uri, ASSOCIATION_FEED_POSTS)
         names = {}
+    from feedgen.feed import FeedGenerator
+
     feed = FeedGenerator()
     feed.load_extension("dc", atom=False, rss=True)  # RSS <dc:creator> for the network's authors
     feed.id(actor.uri)

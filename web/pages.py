@@ -21,11 +21,10 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 HOME_POSTS = 20
 
 
-async def _post_view(instance: Instance, post: Post) -> dict[str, object]:
-    return {
-        "post": post,
-        "reactions": await storage.count_reactions(instance.db, post.uri),
-    }
+async def _post_views(instance: Instance, posts: list[Post]) -> list[dict[str, object]]:
+    """Posts with their likes and boosts (one query for the whole page)."""
+    reactions = await storage.count_reactions_of(instance.db, [post.uri for post in posts])
+    return [{"post": post, "reactions": reactions[post.uri]} for post in posts]
 
 
 async def home(request: Request) -> Response:
@@ -51,7 +50,7 @@ async def actor_page(request: Request, instance: Instance, actor: LocalActor) ->
         "actor": actor,
         "handle": f"@{actor.username}@{instance.config.host}",
         "followers": await storage.count_followers(instance.db, actor.uri),
-        "posts": [await _post_view(instance, post) for post in posts],
+        "posts": await _post_views(instance, posts),
     })
 
 
@@ -59,7 +58,7 @@ async def post_page(request: Request, instance: Instance, post: Post) -> Respons
     comments = await storage.list_replies(instance.db, post.uri, ("published",))
     return templates.TemplateResponse(request, "post.html", {
         "instance": instance,
-        "view": await _post_view(instance, post),
+        "view": (await _post_views(instance, [post]))[0],
         "comments": [comment for comment in comments if comment.visibility in ("public", "unlisted")],
     }, status_code=410 if post.is_deleted else 200)
 

@@ -771,6 +771,19 @@ async def delete_reaction(tx: Transaction, type: str, actor: str, object_uri: st
     return removed > 0
 
 
+async def count_reactions_of(db: Reader, object_uris: list[str]) -> dict[str, dict[str, int]]:
+    """Likes and boosts of several posts in one query: {uri: {"Like": n, "Announce": n}}."""
+    counts = {uri: {"Like": 0, "Announce": 0} for uri in object_uris}
+    rows = await db.fetchall(
+        "SELECT object_uri, type, COUNT(*) FROM reactions"
+        " WHERE object_uri IN (SELECT value FROM json_each(?)) GROUP BY object_uri, type",
+        (json.dumps(object_uris),),
+    )
+    for row in rows:
+        counts[row[0]][row[1]] = int(row[2])
+    return counts
+
+
 async def count_reactions(db: Reader, object_uri: str) -> dict[str, int]:
     rows = await db.fetchall(
         "SELECT type, COUNT(*) FROM reactions WHERE object_uri = ? GROUP BY type", (object_uri,)

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs every benchmark in sequence (each stops by itself in under ~60 s) and prints their lines.
+#   bash bench/run_all.sh
+set -u
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+echo "# $(date -u +%Y-%m-%dT%H:%MZ); nproc $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $($PY -V)"
+status=0
+for bench in inbox fanout pages memory; do
+    timeout 120 "$PY" "bench/$bench.py" || { echo "$bench: FAILED (exit $?)"; status=1; }
+done
+exit $status
