@@ -263,6 +263,40 @@ def hello_app() -> Any:
 NO_RATE_LIMIT = (1e9, 10**9)
 
 
+def verifying_inbox_app(key_id: str, owner: str, public_pem: str, path: str,
+                        stats: dict[str, int] | None = None) -> Any:
+    """Inboxes at `path` that verify digest + signature with the sender's key held in memory
+    (a peer that cached it), then answer 202; counts in `stats` ("ok", "refused") if given."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from activitypub.errors import SignatureError
+    from activitypub.keys import load_public_key
+    from activitypub.signatures import PublicKeyInfo, verify_request
+
+    key = PublicKeyInfo(key_id, owner, load_public_key(public_pem))
+    counts = stats if stats is not None else {}
+
+    async def get_key(asked: str, refresh: bool) -> PublicKeyInfo:
+        if asked != key.key_id:
+            raise SignatureError("unknown key")
+        return key
+
+    async def inbox(request: Request) -> Response:
+        body = await request.body()
+        try:
+            await verify_request(request.method, str(request.url), request.headers, body, get_key)
+        except SignatureError:
+            counts["refused"] = counts.get("refused", 0) + 1
+            return Response(status_code=401)
+        counts["ok"] = counts.get("ok", 0) + 1
+        return Response(status_code=202)
+
+    return Starlette(routes=[Route(path, inbox, methods=["POST"])])
+
+
 def instance_app(directory: str, unlimited: bool = True) -> Any:
     """An instance's app exactly as `fedi serve` builds it (opened in the server's loop, workers
     running), the inbox rate limits lifted when `unlimited` (one loopback client would hit the

@@ -23,7 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
-from _common import LOAD_CPU, ServerProcess, free_port, new_instance, pin  # noqa: E402
+from _common import LOAD_CPU, ServerProcess, free_port, new_instance, pin, verifying_inbox_app  # noqa: E402
 
 FOLLOWERS = 350
 RECEIVERS = 5
@@ -34,37 +34,18 @@ TARGET = 0.7
 def receiver_app(key_id: str, owner: str, public_pem: str) -> Any:
     """Inboxes /inbox/{n} verifying signatures with the sender's key held in memory (as a peer
     that cached it); /stats says how many verified and how many did not."""
-    from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
-    from activitypub.errors import SignatureError
-    from activitypub.keys import load_public_key
-    from activitypub.signatures import PublicKeyInfo, verify_request
-
-    key = PublicKeyInfo(key_id, owner, load_public_key(public_pem))
     stats = {"ok": 0, "refused": 0}
-
-    async def get_key(asked: str, refresh: bool) -> PublicKeyInfo:
-        if asked != key.key_id:
-            raise SignatureError("unknown key")
-        return key
-
-    async def inbox(request: Request) -> Response:
-        body = await request.body()
-        try:
-            await verify_request(request.method, str(request.url), request.headers, body, get_key)
-        except SignatureError:
-            stats["refused"] += 1
-            return Response(status_code=401)
-        stats["ok"] += 1
-        return Response(status_code=202)
+    app = verifying_inbox_app(key_id, owner, public_pem, "/inbox/{n:int}", stats)
 
     async def get_stats(request: Request) -> Response:
         return JSONResponse(stats)
 
-    return Starlette(routes=[Route("/inbox/{n:int}", inbox, methods=["POST"]), Route("/stats", get_stats)])
+    app.router.routes.append(Route("/stats", get_stats))
+    return app
 
 
 def actor_document(base: str, n: int, public_pem: str) -> dict[str, Any]:

@@ -23,7 +23,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
-from _common import SPAWN, ServerProcess, free_port, instance_app, new_instance, pin  # noqa: E402
+from _common import (  # noqa: E402
+    SPAWN,
+    ServerProcess,
+    free_port,
+    instance_app,
+    new_instance,
+    pin,
+    verifying_inbox_app,
+)
 
 REQUESTS = 6000  # pre-signed, each sent once to the instance (unique ids)
 DURATION = 4.0
@@ -62,31 +70,7 @@ def sign_batch(args: tuple[str, str, str, str, range]) -> list[tuple[str, str, d
 
 def bare_app(peer: str, public_pem: str) -> Any:
     """Digest + signature check with an in-memory key, then 202."""
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import Response
-    from starlette.routing import Route
-
-    from activitypub.errors import SignatureError
-    from activitypub.keys import load_public_key
-    from activitypub.signatures import PublicKeyInfo, verify_request
-
-    key = PublicKeyInfo(f"{peer}#main-key", peer, load_public_key(public_pem))
-
-    async def get_key(key_id: str, refresh: bool) -> PublicKeyInfo:
-        if key_id != key.key_id:
-            raise SignatureError("unknown key")
-        return key
-
-    async def inbox(request: Request) -> Response:
-        body = await request.body()
-        try:
-            await verify_request(request.method, str(request.url), request.headers, body, get_key)
-        except SignatureError:
-            return Response(status_code=401)
-        return Response(status_code=202)
-
-    return Starlette(routes=[Route("/users/{username}/inbox", inbox, methods=["POST"])])
+    return verifying_inbox_app(f"{peer}#main-key", peer, public_pem, "/users/{username}/inbox")
 
 
 async def setup(directory: str, port: int, peer: str, public_pem: str) -> str:
