@@ -785,12 +785,7 @@ async def count_reactions_of(db: Reader, object_uris: list[str]) -> dict[str, di
 
 
 async def count_reactions(db: Reader, object_uri: str) -> dict[str, int]:
-    rows = await db.fetchall(
-        "SELECT type, COUNT(*) FROM reactions WHERE object_uri = ? GROUP BY type", (object_uri,)
-    )
-    counts = {"Like": 0, "Announce": 0}
-    counts.update({row[0]: int(row[1]) for row in rows})
-    return counts
+    return (await count_reactions_of(db, [object_uri]))[object_uri]
 
 
 # --- relay ------------------------------------------------------------------------------------
