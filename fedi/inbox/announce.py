@@ -28,7 +28,12 @@ async def handle_announce(instance: Instance, activity: Activity) -> None:
     if post is not None:
         await refresh_from_origin(instance, post)
         return
-    note = await fetch_note(instance, target)
+    try:
+        note = await fetch_note(instance, target)
+    except HTTPStatusError as error:
+        if error.http_status in (404, 410):
+            return  # gone already (a relayed Delete of a post we never had): nothing to keep
+        raise
     if PUBLIC in note.audience:
         await store_remote_note(instance, note, boosted_by=activity.actor)
 

@@ -178,3 +178,16 @@ async def test_a_hidden_post_leaves_the_relay_pages(network):
         page = await client.get(f"{hub.url}/", headers={"Accept": "text/html"})
     assert "Publicité déguisée" not in page.text
     assert not await relay.hide_post(hub.instance, f"{lyon.url}/posts/unknown")
+
+
+async def test_a_relayed_deletion_of_a_post_never_received_is_done_at_once(network):
+    """Given nantes never got a post (it was published before approval), when the relay passes
+    on its deletion, the origin answers 410 and the announce is done, not retried for hours."""
+    hub, lyon, nantes, paris = network
+    post = await outbox.publish_post(paris.instance, "Publié avant l'approbation")
+    await relay.set_subscription_state(hub.instance, paris.instance.config.host, "approve")
+    await settle(hub, lyon, nantes, paris)
+    await outbox.delete_post(paris.instance, post.uri)
+    await settle(hub, lyon, nantes, paris)
+    assert await storage.get_post_by_uri(nantes.db, post.uri) is None
+    assert await storage.count_inbox_items(nantes.db) == {"done": 2}  # the Accept and this Announce
