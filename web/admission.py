@@ -52,10 +52,7 @@ class InboxLimits:
 
 
 def inbox_limits(request: Request) -> InboxLimits:
-    limits = getattr(request.app.state, "inbox_limits", None)
-    if limits is None:  # an app not made by create_app: the defaults
-        limits = request.app.state.inbox_limits = InboxLimits()
-    assert isinstance(limits, InboxLimits)
+    limits: InboxLimits = request.app.state.inbox_limits  # set by create_app
     return limits
 
 
