@@ -26,6 +26,7 @@ class Config:
     role: str = "instance"  # "instance" or "relay"
     allow_private: bool = False  # talk http to loopback/private addresses: tests and demo only
     language: str = "fr"
+    timezone: str = "Europe/Paris"  # events are entered and shown in this zone
 
     @property
     def host(self) -> str:

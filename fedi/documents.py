@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from activitypub.vocab import AS_CONTEXT, DEFAULT_CONTEXT, PUBLIC
 
 from .config import Config
-from .storage import LocalActor, Post
+from .storage import Attachment, LocalActor, Post
 from .urls import Urls
 
 COLLECTION_PAGE_SIZE = 20
 
 NOTE_CONTEXT: list[Any] = [AS_CONTEXT, {"sensitive": "as:sensitive"}]
+EVENT_CONTEXT: list[Any] = [AS_CONTEXT, {
+    "sensitive": "as:sensitive",
+    "sc": "http://schema.org#",
+    "mz": "https://joinmobilizon.org/ns#",
+    "PostalAddress": "sc:PostalAddress",
+    "address": {"@id": "sc:address", "@type": "sc:PostalAddress"},
+    "streetAddress": "sc:streetAddress",
+    "postalCode": "sc:postalCode",
+    "addressLocality": "sc:addressLocality",
+    "addressCountry": "sc:addressCountry",
+    "timezone": {"@id": "mz:timezone", "@type": "sc:Text"},
+    "category": "sc:category",
+    "joinMode": {"@id": "mz:joinMode", "@type": "mz:joinModeType"},
+    "anonymousParticipationEnabled": {"@id": "mz:anonymousParticipationEnabled", "@type": "sc:Boolean"},
+}]
 
 
 def actor_document(actor: LocalActor, config: Config) -> dict[str, Any]:
@@ -53,15 +70,47 @@ def post_audience(post: Post, author_followers: str) -> tuple[list[str], list[st
     return [author_followers], []
 
 
-def post_html(post: Post) -> str:
+def post_html(post: Post, timezone: str = "UTC") -> str:
     """The HTML content federated for a post: Mastodon shows a Note's `content` only, so the
-    title is its first line."""
-    if post.title:
-        return f"<p><strong>{escape(post.title)}</strong></p>{post.content}"
-    return post.content
+    title is its first line and a link to the page (with everything on it) its last."""
+    parts = [f"<p><strong>{escape(post.title)}</strong></p>"] if post.title else []
+    if post.is_event and post.event_start:
+        parts.append(f"<p>{escape(event_when_where(post, timezone))}</p>")
+    parts.append(post.content)
+    if post.is_local and post.in_reply_to is None and post.url:
+        parts.append(f'<p><a href="{escape(post.url)}">{escape(post.url)}</a></p>')
+    return "".join(parts)
 
 
-def note_document(post: Post) -> dict[str, Any]:
+def event_when_where(post: Post, timezone: str = "UTC") -> str:
+    """One plain line for readers that show only text, in the association's time zone:
+    '01/12/2026 18:00 · Maison des associations, 3 rue X, 69001 Lyon'."""
+    when = local_time(post.event_start or "", timezone).strftime("%d/%m/%Y %H:%M")
+    place = post.event_place or {}
+    address = ", ".join(part for part in (
+        place.get("name"), place.get("street"),
+        " ".join(p for p in (place.get("postal_code"), place.get("locality")) if p)) if part)
+    return f"{when} · {address}" if address else when
+
+
+def local_time(iso_utc: str, timezone: str) -> datetime:
+    moment = datetime.fromisoformat(iso_utc[:19]).replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(ZoneInfo(timezone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return moment
+
+
+def post_document(post: Post, attachments: list[Attachment] | None = None,
+                  timezone: str = "UTC") -> dict[str, Any]:
+    """A local post as ActivityStreams: news is a `Note`, an event an `Event` (Mobilizon's fields)."""
+    if post.is_event:
+        return event_document(post, attachments, timezone)
+    return note_document(post, attachments, timezone)
+
+
+def note_document(post: Post, attachments: list[Attachment] | None = None,
+                  timezone: str = "UTC") -> dict[str, Any]:
     followers = f"{post.author}/followers"
     to, cc = post_audience(post, followers)
     doc: dict[str, Any] = {
@@ -69,7 +118,7 @@ def note_document(post: Post) -> dict[str, Any]:
         "id": post.uri,
         "type": post.type,
         "attributedTo": post.author,
-        "content": post_html(post),
+        "content": post_html(post, timezone),
         "url": post.url or post.uri,
         "published": post.published_at[:19] + "Z",
         "to": to,
@@ -84,7 +133,55 @@ def note_document(post: Post) -> dict[str, Any]:
         doc["inReplyTo"] = post.in_reply_to
     if post.updated_at:
         doc["updated"] = post.updated_at[:19] + "Z"
+    if attachments:
+        base = post.uri.split("/posts/")[0]
+        doc["attachment"] = [attachment_document(base, item) for item in attachments]
     return doc
+
+
+def attachment_document(base_url: str, attachment: Attachment) -> dict[str, Any]:
+    return {
+        "type": "Image",
+        "mediaType": attachment.media_type,
+        "url": f"{base_url}/media/{attachment.filename}",
+        "name": attachment.alt,
+        "width": attachment.width,
+        "height": attachment.height,
+    }
+
+
+def event_document(post: Post, attachments: list[Attachment] | None = None,
+                   timezone: str = "UTC") -> dict[str, Any]:
+    """An `Event` as Mobilizon publishes one: `startTime`, `endTime`, `location` as a `Place`
+    with a schema.org `PostalAddress`; `content` reads well where only text is shown."""
+    doc = note_document(post, attachments, timezone)
+    doc["@context"] = EVENT_CONTEXT
+    doc["type"] = "Event"
+    doc["startTime"] = _utc(post.event_start)
+    if post.event_end:
+        doc["endTime"] = _utc(post.event_end)
+    if post.event_place:
+        doc["location"] = place_document(post.event_place)
+    doc["timezone"] = timezone
+    doc["category"] = "MEETING"
+    doc["joinMode"] = "external"
+    doc["anonymousParticipationEnabled"] = False
+    return doc
+
+
+def place_document(place: dict[str, str]) -> dict[str, Any]:
+    address = {
+        "type": "PostalAddress",
+        "streetAddress": place.get("street", ""),
+        "postalCode": place.get("postal_code", ""),
+        "addressLocality": place.get("locality", ""),
+        "addressCountry": place.get("country", "France"),
+    }
+    return {"type": "Place", "name": place.get("name") or place.get("locality", ""), "address": address}
+
+
+def _utc(iso: str | None) -> str:
+    return (iso or "")[:19] + "Z"
 
 
 def tombstone_document(post: Post) -> dict[str, Any]:

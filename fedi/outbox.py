@@ -17,14 +17,14 @@ from .content import plain_text, render_markdown
 from .delivery import enqueue
 from .documents import (
     activity_document,
-    note_document,
     post_audience,
+    post_document,
     tombstone_document,
     without_context,
 )
 from .instance import Instance
 from .remote import resolve_actor
-from .storage import LocalActor, Post, RemoteActor, utc_now_iso
+from .storage import EventFields, LocalActor, Post, RemoteActor, utc_now_iso
 
 MAX_TITLE_LENGTH = 200
 MAX_TEXT_LENGTH = 50_000
@@ -44,44 +44,94 @@ def _check_text(text: str, title: str | None) -> tuple[str, str | None]:
 
 async def publish_post(
     instance: Instance, text: str, *, title: str | None = None, visibility: str = "public",
-    author: LocalActor | None = None,
+    author: LocalActor | None = None, media: list[tuple[int, str]] | None = None,
+    event: EventFields | None = None, status: str = "published", scheduled_at: str | None = None,
 ) -> Post:
-    """Markdown in, a public Note out to every follower."""
+    """Markdown in, a Note (or, with `event`, an Event) out to every follower. With `status`
+    "draft" or "scheduled" (at `scheduled_at`, UTC ISO) it is stored and nothing is sent yet.
+    `media` are the photos: (media id, alt text) in order."""
     text, title = _check_text(text, title)
+    if status not in ("published", "draft", "scheduled"):
+        raise BadRequest(f"unknown status {status!r}")
+    if status == "scheduled" and not scheduled_at:
+        raise BadRequest("a scheduled post needs a date")
     author = author or instance.association
     uri = instance.urls.new_post()
     async with instance.db.transaction() as tx:
         await storage.put_post(
-            tx, uri=uri, author=author.uri, is_local=True, type="Note", title=title,
-            content=render_markdown(text), source=text, in_reply_to=None, visibility=visibility,
-            status="published", url=uri, raw=None, published_at=utc_now_iso(),
+            tx, uri=uri, author=author.uri, is_local=True, type="Event" if event else "Note",
+            title=title, content=render_markdown(text), source=text, in_reply_to=None,
+            visibility=visibility, status=status, url=uri, raw=None, published_at=utc_now_iso(),
+            scheduled_at=scheduled_at if status == "scheduled" else None, event=event,
         )
+        if media:
+            await storage.set_post_media(tx, uri, media)
         post = await storage.get_post_by_uri(tx, uri)
         assert post is not None
-        await _send(instance, tx, author, "Create", note_document(post), post)
+        if status == "published":
+            await _send_post(instance, tx, author, "Create", post)
     return post
 
 
-async def edit_post(instance: Instance, uri: str, text: str, *, title: str | None = None) -> Post:
+async def publish_now(instance: Instance, uri: str) -> Post:
+    """A draft or scheduled post goes out: stamped with the current time, sent as a Create."""
     post = await _own_post(instance, uri)
-    text, new_title = _check_text(text, title)
-    new_title = new_title if title is not None else post.title
+    if post.status == "published":
+        return post
     author = await instance.get_local_actor(post.author)
     assert author is not None
     async with instance.db.transaction() as tx:
+        await storage.set_post_published(tx, uri, utc_now_iso())
+        published = await storage.get_post_by_uri(tx, uri)
+        assert published is not None
+        await _send_post(instance, tx, author, "Create", published)
+    return published
+
+
+async def publish_due_posts(instance: Instance) -> int:
+    """Publishes the scheduled posts whose time has come; returns how many went out."""
+    due = await storage.list_due_scheduled_posts(instance.db, utc_now_iso())
+    for post in due:
+        await publish_now(instance, post.uri)
+    return len(due)
+
+
+async def edit_post(
+    instance: Instance, uri: str, text: str, *, title: str | None = None,
+    media: list[tuple[int, str]] | None = None, event: EventFields | None = None,
+) -> Post:
+    """New text (and photos, event details when given). A published post sends an Update;
+    a draft just changes."""
+    post = await _own_post(instance, uri)
+    text, new_title = _check_text(text, title)
+    new_title = new_title if title is not None else post.title
+    if event is not None and not post.is_event:
+        raise BadRequest("news cannot become an event")
+    author = await instance.get_local_actor(post.author)
+    assert author is not None
+    published = post.status == "published"
+    async with instance.db.transaction() as tx:
         await storage.update_post(tx, uri, title=new_title, content=render_markdown(text),
-                                  source=text, raw=None, updated_at=utc_now_iso())
+                                  source=text, raw=None, event=event,
+                                  updated_at=utc_now_iso() if published else None)
+        if media is not None:
+            await storage.set_post_media(tx, uri, media)
         edited = await storage.get_post_by_uri(tx, uri)
         assert edited is not None
-        await _send(instance, tx, author, "Update", note_document(edited), edited)
+        if published:
+            await _send_post(instance, tx, author, "Update", edited)
     return edited
 
 
 async def delete_post(instance: Instance, uri: str) -> None:
+    """A published post leaves a Tombstone and sends a Delete; a draft just goes."""
     post = await _own_post(instance, uri)
     author = await instance.get_local_actor(post.author)
     assert author is not None
     async with instance.db.transaction() as tx:
+        if post.status != "published":
+            await storage.delete_draft(tx, uri)
+            return
         await storage.mark_post_deleted(tx, uri, utc_now_iso())
         deleted = await storage.get_post_by_uri(tx, uri)
         assert deleted is not None
@@ -94,6 +144,14 @@ async def _own_post(instance: Instance, uri: str) -> Post:
     if post is None or not post.is_local or post.is_deleted:
         raise NotFound(f"no post {uri} on this instance")
     return post
+
+
+async def _send_post(
+    instance: Instance, tx: storage.Transaction, author: LocalActor, kind: str, post: Post
+) -> None:
+    attachments = await storage.list_attachments(tx, post.uri)
+    document = post_document(post, attachments, instance.config.timezone)
+    await _send(instance, tx, author, kind, document, post)
 
 
 async def _send(

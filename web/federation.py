@@ -22,9 +22,9 @@ from fedi import __version__, inbox, storage
 from fedi.documents import (
     COLLECTION_PAGE_SIZE,
     actor_document,
-    note_document,
     ordered_collection,
     ordered_collection_page,
+    post_document,
     tombstone_document,
     without_context,
 )
@@ -175,13 +175,15 @@ async def post(request: Request) -> Response:
     instance = instance_of(request)
     uri = f"{instance.config.url}/posts/{request.path_params['post_id']}"
     found = await storage.get_post_by_uri(instance.db, uri)
-    if found is None or found.visibility not in ("public", "unlisted"):
+    if found is None or found.visibility not in ("public", "unlisted") or not found.is_visible:
         raise NotFound("no such post")
     if not wants_activitypub(request):
         return vary_accept(await pages.post_page(request, instance, found))
     if found.is_deleted:
         return vary_accept(ActivityJSONResponse(tombstone_document(found), status_code=410))
-    return vary_accept(ActivityJSONResponse(note_document(found)))
+    attachments = await storage.list_attachments(instance.db, found.uri)
+    return vary_accept(ActivityJSONResponse(
+        post_document(found, attachments, instance.config.timezone)))
 
 
 async def activity(request: Request) -> Response:

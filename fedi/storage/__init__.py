@@ -6,9 +6,12 @@ Functions that take a `Transaction` are steps of a larger transaction opened by 
 
 from .db import Database, StorageError, Transaction
 from .models import (
+    Account,
+    Attachment,
     Delivery,
     DomainBlock,
     DomainPurge,
+    EventFields,
     Follow,
     HostState,
     InboxItem,
@@ -16,17 +19,22 @@ from .models import (
     Post,
     RelaySubscription,
     RemoteActor,
+    Session,
     StoredActivity,
 )
 from .queries import *  # noqa: F401,F403  (the query functions are the storage API)
+from .site import *  # noqa: F401,F403  (accounts, sessions, settings, the desk's posts)
 
 __all__ = [
     "Database",
     "StorageError",
     "Transaction",
+    "Account",
+    "Attachment",
     "Delivery",
     "DomainBlock",
     "DomainPurge",
+    "EventFields",
     "Follow",
     "HostState",
     "InboxItem",
@@ -34,5 +42,6 @@ __all__ = [
     "Post",
     "RelaySubscription",
     "RemoteActor",
+    "Session",
     "StoredActivity",
 ]

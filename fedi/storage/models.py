@@ -89,17 +89,84 @@ class Post:
     published_at: str
     updated_at: str | None
     deleted_at: str | None
+    scheduled_at: str | None = None
+    event_start: str | None = None  # UTC ISO; set on events only
+    event_end: str | None = None
+    event_place: dict[str, str] | None = None  # name, street, postal_code, locality, country
+    event_recurrence: str | None = None  # an RFC 5545 RRULE, e.g. FREQ=WEEKLY;INTERVAL=3
 
     @property
     def is_deleted(self) -> bool:
         return self.status == "deleted"
+
+    @property
+    def is_event(self) -> bool:
+        return self.type == "Event"
+
+    @property
+    def is_visible(self) -> bool:
+        """Whether the public may see it (or its tombstone): not a draft, not scheduled."""
+        return self.status in ("published", "deleted")
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Post:
         data = dict(row)
         data["is_local"] = bool(data["is_local"])
         data["raw"] = json.loads(data["raw"]) if data["raw"] else None
+        data["event_place"] = json.loads(data["event_place"]) if data.get("event_place") else None
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class EventFields:
+    """When and where an event happens, as the desk gives it (times in UTC ISO)."""
+
+    start: str
+    end: str | None = None
+    place: dict[str, str] | None = None  # name, street, postal_code, locality, country
+    recurrence: str | None = None  # an RFC 5545 RRULE, e.g. FREQ=WEEKLY;INTERVAL=3
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A photo of a local post, with the alt text its editor gave."""
+
+    media_id: int
+    filename: str
+    media_type: str
+    width: int
+    height: int
+    alt: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Attachment:
+        return cls(**dict(row))
+
+
+@dataclass(frozen=True)
+class Account:
+    """Someone who logs in to the desk: an admin (settings, accounts, moderation) or an editor."""
+
+    id: int
+    username: str
+    password_hash: str
+    role: str
+    created_at: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Account:
+        return cls(**dict(row))
+
+
+@dataclass(frozen=True)
+class Session:
+    account: Account
+    csrf_token: str
+    expires_at: float
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from .models import (
     Delivery,
     DomainBlock,
     DomainPurge,
+    EventFields,
     Follow,
     HostState,
     InboxItem,
@@ -233,16 +234,27 @@ async def put_post(
     url: str | None,
     raw: dict[str, Any] | None,
     published_at: str,
+    scheduled_at: str | None = None,
+    event: EventFields | None = None,
 ) -> bool:
     """Stores a post once; a second put of the same uri changes nothing and returns False."""
     inserted = await tx.rowcount(
         "INSERT INTO posts (uri, author, is_local, type, title, content, source, in_reply_to,"
-        " visibility, status, url, raw, published_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        " visibility, status, url, raw, published_at, scheduled_at, event_start, event_end,"
+        " event_place, event_recurrence) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
         " ON CONFLICT(uri) DO NOTHING",
         (uri, author, int(is_local), type, title, content, source, in_reply_to, visibility,
-         status, url, json.dumps(raw) if raw is not None else None, published_at),
+         status, url, json.dumps(raw) if raw is not None else None, published_at, scheduled_at,
+         *_event_columns(event)),
     )
     return inserted > 0
+
+
+def _event_columns(event: EventFields | None) -> tuple[str | None, ...]:
+    if event is None:
+        return (None, None, None, None)
+    place = json.dumps(event.place) if event.place else None
+    return (event.start, event.end, place, event.recurrence)
 
 
 async def get_post_by_uri(db: Reader, uri: str) -> Post | None:
@@ -258,13 +270,19 @@ async def update_post(
     content: str,
     source: str | None,
     raw: dict[str, Any] | None,
-    updated_at: str,
+    updated_at: str | None,
+    event: EventFields | None = None,
 ) -> None:
+    """Changes a post's text (and, for an event, its date, place and recurrence)."""
     await tx.execute(
         "UPDATE posts SET title = ?, content = ?, source = ?, raw = ?, updated_at = ?"
         " WHERE uri = ? AND status != 'deleted'",
         (title, content, source, json.dumps(raw) if raw is not None else None, updated_at, uri),
     )
+    if event is not None:
+        await tx.execute(
+            "UPDATE posts SET event_start = ?, event_end = ?, event_place = ?, event_recurrence = ?"
+            " WHERE uri = ?", (*_event_columns(event), uri))
 
 
 async def mark_post_deleted(tx: Transaction, uri: str, deleted_at: str) -> None:

@@ -142,6 +142,80 @@ MIGRATIONS: list[str] = [
         created_at TEXT NOT NULL
     );
     """,
+    """
+    CREATE TABLE accounts (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,      -- argon2
+        role TEXT NOT NULL,               -- admin | editor
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,      -- sha256 of the cookie's token: a stolen file opens no session
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        csrf_token TEXT NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    ALTER TABLE posts ADD COLUMN scheduled_at TEXT;
+    ALTER TABLE posts ADD COLUMN event_start TEXT;
+    ALTER TABLE posts ADD COLUMN event_end TEXT;
+    ALTER TABLE posts ADD COLUMN event_place TEXT;
+    ALTER TABLE posts ADD COLUMN event_recurrence TEXT;
+    CREATE INDEX posts_status ON posts(is_local, status, published_at);
+    CREATE TABLE media (
+        id INTEGER PRIMARY KEY,
+        filename TEXT NOT NULL UNIQUE,    -- under DIR/media/
+        media_type TEXT NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE post_media (
+        post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+        media_id INTEGER NOT NULL REFERENCES media(id),
+        position INTEGER NOT NULL,
+        alt TEXT NOT NULL,
+        PRIMARY KEY (post_id, media_id)
+    );
+    CREATE TABLE pages (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,               -- about | meet | booklet
+        title TEXT NOT NULL,
+        source TEXT NOT NULL,             -- Markdown
+        content TEXT NOT NULL,            -- sanitised HTML
+        position INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE greeters (
+        id INTEGER PRIMARY KEY,
+        first_name TEXT NOT NULL,
+        area TEXT NOT NULL DEFAULT '',
+        languages TEXT NOT NULL DEFAULT '',
+        interests TEXT NOT NULL DEFAULT '',
+        media_id INTEGER REFERENCES media(id),
+        email TEXT NOT NULL DEFAULT '',   -- never shown: the contact form's messages go to the desk
+        position INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        greeter_id INTEGER REFERENCES greeters(id) ON DELETE SET NULL,
+        sender_name TEXT NOT NULL,
+        sender_email TEXT NOT NULL,
+        body TEXT NOT NULL,
+        state TEXT NOT NULL,              -- new | read
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE account_blocks (
+        actor TEXT PRIMARY KEY,           -- a remote account whose comments are refused
+        created_at TEXT NOT NULL
+    );
+    """,
 ]
 
 
