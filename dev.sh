@@ -26,6 +26,16 @@ setup_activityrelay() {
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/interop/activityrelay/requirements.txt
 }
 
+setup_browser() {
+    # The browser tests drive Debian's chromium with Playwright (its own browser download needs
+    # the internet) and run axe-core, pinned in tests/browser/package-lock.json, in the page.
+    if ! command -v chromium >/dev/null; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    fi
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+}
+
 case "${1:-}" in
     demo)
         setup_python
@@ -36,11 +46,19 @@ case "${1:-}" in
         setup_python
         setup_interop
         setup_activityrelay
+        setup_browser
         shift
         exec .venv/bin/python -m pytest -q "$@"
         ;;
+    messages)
+        # Lists every translatable message in web/locale/messages.pot (then translate the new
+        # ones in web/locale/fr/*.po; tests/web/test_translations.py finds any left out).
+        setup_python
+        .venv/bin/pybabel extract -F babel.cfg -k gettext:2 -k N_ --no-location --omit-header \
+            -o web/locale/messages.pot .
+        ;;
     *)
-        echo "usage: bash dev.sh demo | test" >&2
+        echo "usage: bash dev.sh demo | test | messages" >&2
         exit 2
         ;;
 esac

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from activitypub.errors import ActivityPubError, NotFound
 
 from . import backup, blocks, outbox, storage
+from .cli_admin import add_admin_commands
 from .cli_relay import add_relay_commands
 from .config import ConfigError, database_path, load_config, new_config
 from .instance import Instance, create_instance_files, open_instance
@@ -230,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     command("check", cmd_check, "check the database and show the queues")
     add_relay_commands(sub, _with_instance, cmd_serve)
+    add_admin_commands(sub, _with_instance)
     p = command("demo", cmd_demo, "a demo federation on loopback", needs_dir=False)
     p.add_argument("--dir", help="where to keep the demo's data (default: a temporary directory)")
     p.add_argument("--base-port", type=int, default=8701)

@@ -19,6 +19,7 @@ from activitypub.keys import generate_rsa_key, load_private_key, private_key_to_
 
 from . import __version__, storage
 from .config import Config, ConfigError, database_path, load_config, save_config
+from .settings import SiteSettings, load_settings
 from .storage import Database, LocalActor
 from .urls import Urls
 
@@ -41,6 +42,7 @@ class Instance:
     http: httpx.AsyncClient
     association: LocalActor
     instance_actor: LocalActor
+    settings: SiteSettings = field(default_factory=SiteSettings)
     wakeups: Wakeups = field(default_factory=Wakeups)
     clock: Callable[[], float] = time.time
 
@@ -128,5 +130,6 @@ async def open_instance(directory: Path, **overrides: Any) -> Instance:
         await db.close()
         raise ConfigError(f"{directory}: the database has no actors; was `fedi init` interrupted?")
     http = make_client(allow_private=config.allow_private, user_agent=f"{USER_AGENT} (+{config.url})")
-    return Instance(config=config, directory=directory, db=db, http=http,
-                    association=association, instance_actor=instance_actor, **overrides)
+    settings = await load_settings(db)
+    return Instance(config=config, directory=directory, db=db, http=http, association=association,
+                    instance_actor=instance_actor, settings=settings, **overrides)

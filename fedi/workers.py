@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from . import delivery, inbox, storage
+from . import delivery, inbox, outbox, storage
 from .instance import Instance
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,7 @@ class Workers:
         self._tasks = [
             asyncio.create_task(self._loop("inbox", inbox.process_due, self.instance.wakeups.inbox)),
             asyncio.create_task(self._loop("delivery", delivery.deliver_due, self.instance.wakeups.delivery)),
+            asyncio.create_task(self._loop("schedule", outbox.publish_due_posts, asyncio.Event())),
         ]
 
     async def stop(self, grace_seconds: float = 10.0) -> None:

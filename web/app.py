@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
@@ -19,26 +20,78 @@ from fedi.instance import Instance
 from fedi.storage import StorageError
 from fedi.workers import Workers
 
-from . import federation, feeds, pages
+from . import auth, desk, federation, feeds, pages
 from .admission import BODY_TIMEOUT_SECONDS, InboxLimits
+from .auth import CsrfError, Forbidden, LoginLimits, LoginRequired, login_redirect
 from .context import InstanceMiddleware
+from .headers import SecurityHeadersMiddleware
+from .i18n import N_
 from .ratelimit import RateLimiter
+from .rendering import gettext, render
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 
 
+ERROR_MESSAGES = {
+    400: N_("The request is not valid."),
+    403: N_("This page is for the association's administrators."),
+    404: N_("This page does not exist (or no longer does)."),
+    405: N_("The request is not valid."),
+    410: N_("This page was deleted."),
+    413: N_("What you sent is too large."),
+    429: N_("Too many requests. Please wait a moment and try again."),
+    503: N_("The site is temporarily unavailable. Please try again in a minute."),
+}
+
+
+def _wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+def error_page(request: Request, status: int, headers: dict[str, str] | None = None) -> Response:
+    message = gettext(request, ERROR_MESSAGES.get(status, N_("Something went wrong.")))
+    return render(request, "error.html", {"status": status, "message": message},
+                  status_code=status, headers=headers)
+
+
 async def activitypub_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ActivityPubError)
     headers: dict[str, str] | None = getattr(exc, "headers", None)  # Retry-After, Connection...
+    if _wants_html(request):
+        return error_page(request, exc.status, headers)
     return JSONResponse({"error": str(exc) or type(exc).__name__}, status_code=exc.status,
                         headers=headers)
 
 
 async def storage_error(request: Request, exc: Exception) -> Response:
     log.error("database unavailable: %s", exc)
-    return JSONResponse({"error": "temporarily unavailable"}, status_code=503,
-                        headers={"Retry-After": "60"})
+    headers = {"Retry-After": "60"}
+    if _wants_html(request):
+        return error_page(request, 503, headers)
+    return JSONResponse({"error": "temporarily unavailable"}, status_code=503, headers=headers)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own errors (no such route, wrong method): a page for browsers."""
+    assert isinstance(exc, HTTPException)
+    if _wants_html(request):
+        return error_page(request, exc.status_code, exc.headers)
+    return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+
+
+async def login_required(request: Request, exc: Exception) -> Response:
+    return login_redirect(request)
+
+
+async def forbidden(request: Request, exc: Exception) -> Response:
+    return error_page(request, 403)
+
+
+async def csrf_error(request: Request, exc: Exception) -> Response:
+    return render(request, "error.html", {"status": 400, "message": gettext(
+        request, "The form has expired (or was sent from another site). Go back, reload the page "
+                 "and try again.")}, status_code=400)
 
 
 def create_app(
@@ -66,12 +119,16 @@ def create_app(
                 await instance.close()
 
     app = Starlette(
-        routes=[*federation.routes, *pages.routes, *feeds.routes,
+        routes=[*federation.routes, *pages.routes, *feeds.routes, *auth.routes, *desk.routes,
                 Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")],
-        middleware=[Middleware(InstanceMiddleware, resolve=lambda host: instance)],
-        exception_handlers={ActivityPubError: activitypub_error, StorageError: storage_error},
+        middleware=[Middleware(InstanceMiddleware, resolve=lambda host: instance),
+                    Middleware(SecurityHeadersMiddleware)],
+        exception_handlers={ActivityPubError: activitypub_error, StorageError: storage_error,
+                            HTTPException: http_error, LoginRequired: login_required,
+                            Forbidden: forbidden, CsrfError: csrf_error},
         lifespan=lifespan,
     )
+    app.state.login_limits = LoginLimits()
     app.state.inbox_limits = InboxLimits(
         by_ip=RateLimiter(*inbox_rate), by_host=RateLimiter(*host_rate), body_timeout=body_timeout)
     return app

@@ -1,13 +1,13 @@
-"""HTML pages (a minimal public site; the full website and desk build on these)."""
+"""The public website: home, news archive, a post's page, the relay's network pages, the logo,
+the theme colour and the language switch."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
-from starlette.templating import Jinja2Templates
 
 from activitypub.errors import NotFound
 from fedi import storage
@@ -16,15 +16,21 @@ from fedi.instance import Instance
 from fedi.storage import LocalActor, Post
 
 from .context import instance_of
+from .i18n import LANGUAGE_COOKIE, LANGUAGES
+from .rendering import render
 
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-HOME_POSTS = 20
+HOME_POSTS = 10
+ARCHIVE_PAGE = 20
+NETWORK_POSTS = 20
 
 
-async def _post_views(instance: Instance, posts: list[Post]) -> list[dict[str, object]]:
-    """Posts with their likes and boosts (one query for the whole page)."""
-    reactions = await storage.count_reactions_of(instance.db, [post.uri for post in posts])
-    return [{"post": post, "reactions": reactions[post.uri]} for post in posts]
+async def post_views(instance: Instance, posts: list[Post]) -> list[dict[str, object]]:
+    """Posts with their photos, likes and boosts (one query each for the whole page)."""
+    uris = [post.uri for post in posts]
+    reactions = await storage.count_reactions_of(instance.db, uris)
+    photos = await storage.list_attachments_of(instance.db, uris)
+    return [{"post": post, "reactions": reactions[post.uri], "photos": photos[post.uri]}
+            for post in posts]
 
 
 async def home(request: Request) -> Response:
@@ -36,29 +42,47 @@ async def home(request: Request) -> Response:
 
 async def network_page(request: Request, instance: Instance) -> Response:
     """The relay's home: the latest public news of every association in the network."""
-    posts = await storage.list_network_posts(instance.db, HOME_POSTS)
+    posts = await storage.list_network_posts(instance.db, NETWORK_POSTS)
     subscriptions = await storage.list_relay_subscriptions(instance.db, "accepted")
-    return templates.TemplateResponse(request, "network.html", {
-        "instance": instance, "posts": posts, "associations": len(subscriptions),
-    })
+    return render(request, "network.html", {"posts": posts, "associations": len(subscriptions)})
 
 
 async def actor_page(request: Request, instance: Instance, actor: LocalActor) -> Response:
+    """The association's home page (also what its actor URL shows in a browser)."""
     posts = await storage.list_posts_by_author(instance.db, actor.uri, HOME_POSTS)
-    return templates.TemplateResponse(request, "actor.html", {
-        "instance": instance,
+    return render(request, "home.html", {
         "actor": actor,
         "handle": f"@{actor.username}@{instance.config.host}",
         "followers": await storage.count_followers(instance.db, actor.uri),
-        "posts": await _post_views(instance, posts),
+        "posts": await post_views(instance, [post for post in posts if not post.is_event]),
     })
+
+
+async def news(request: Request) -> Response:
+    """Every public post of the association, newest first, a page at a time."""
+    instance = instance_of(request)
+    page = _page_number(request)
+    author = instance.association.uri
+    posts = await storage.list_posts_by_author(instance.db, author, ARCHIVE_PAGE + 1,
+                                               (page - 1) * ARCHIVE_PAGE)
+    return render(request, "news.html", {
+        "posts": await post_views(instance, posts[:ARCHIVE_PAGE]),
+        "page": page, "has_next": len(posts) > ARCHIVE_PAGE,
+    })
+
+
+def _page_number(request: Request) -> int:
+    try:
+        page = int(request.query_params.get("page", "1"))
+    except ValueError:
+        return 1
+    return min(max(page, 1), 10_000)
 
 
 async def post_page(request: Request, instance: Instance, post: Post) -> Response:
     comments = await storage.list_replies(instance.db, post.uri, ("published",))
-    return templates.TemplateResponse(request, "post.html", {
-        "instance": instance,
-        "view": (await _post_views(instance, [post]))[0],
+    return render(request, "post.html", {
+        "view": (await post_views(instance, [post]))[0],
         "comments": [comment for comment in comments if comment.visibility in ("public", "unlisted")],
     }, status_code=410 if post.is_deleted else 200)
 
@@ -70,18 +94,43 @@ async def logo(request: Request) -> Response:
     return FileResponse(path, media_type="image/png", headers={"Cache-Control": "public, max-age=3600"})
 
 
+async def theme(request: Request) -> Response:
+    """The association's accent colour over the network theme (validated when saved)."""
+    colour = instance_of(request).settings.colour
+    return Response(f":root {{ --accent: {colour}; }}\n", media_type="text/css",
+                    headers={"Cache-Control": "public, max-age=300"})
+
+
+async def choose_language(request: Request) -> Response:
+    """The language switch: remembered in a cookie, back to the page the visitor was on."""
+    language = request.query_params.get("to", "")
+    target = request.query_params.get("next", "/")
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = "/"
+    response = RedirectResponse(target, status_code=303)
+    if language in LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 24 * 3600, samesite="lax")
+    return response
+
+
 async def directory(request: Request) -> Response:
     """The relay's directory of associations: name, handle and link, from their own actors."""
     instance = instance_of(request)
     if instance.config.role != "relay":
         raise NotFound("only the relay has a directory")
     actors = await storage.list_subscribed_actors(instance.db)
-    return templates.TemplateResponse(request, "directory.html", {
-        "instance": instance,
+    return render(request, "directory.html", {
         "associations": [{"name": plain_text(actor.name) or actor.preferred_username or actor.host,
                           "handle": actor.handle, "url": actor.uri}
                          for actor in actors],
     })
 
 
-routes = [Route("/", home), Route("/logo.png", logo), Route("/associations", directory)]
+routes = [
+    Route("/", home),
+    Route("/news", news),
+    Route("/logo.png", logo),
+    Route("/theme.css", theme),
+    Route("/language", choose_language),
+    Route("/associations", directory),
+]

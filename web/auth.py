@@ -1,0 +1,149 @@
+"""Logging in to the desk: the login form, sessions in a cookie, CSRF tokens, rate limits."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from urllib.parse import quote
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from fedi import accounts
+from fedi.storage import Session
+
+from .context import instance_of
+from .ratelimit import RateLimiter
+from .rendering import gettext, render
+
+SESSION_COOKIE = "fedi_session"
+LOGIN_CSRF_COOKIE = "fedi_login"
+MAX_FORM_FIELD = 100_000  # bytes of one text field
+
+
+class LoginRequired(Exception):
+    """The page needs a logged-in account (or an admin): the visitor goes to the login form."""
+
+
+class Forbidden(Exception):
+    """Logged in, but this needs an admin."""
+
+
+class CsrfError(Exception):
+    """A form came without the token of the session that displayed it."""
+
+
+class LoginLimits:
+    """Ten tries per IP address and per username, then one more a minute."""
+
+    def __init__(self) -> None:
+        self.by_ip = RateLimiter(1 / 60, 10)
+        self.by_username = RateLimiter(1 / 60, 10)
+
+
+async def current_session(request: Request) -> Session | None:
+    if "fedi.session" not in request.scope:
+        token = request.cookies.get(SESSION_COOKIE)
+        found = None
+        if token:
+            found = await accounts.find_session(instance_of(request).db, token, time.time())
+        request.scope["fedi.session"] = found
+    session: Session | None = request.scope["fedi.session"]
+    return session
+
+
+async def require_session(request: Request, *, admin: bool = False) -> Session:
+    session = await current_session(request)
+    if session is None:
+        raise LoginRequired()
+    if admin and not session.account.is_admin:
+        raise Forbidden()
+    return session
+
+
+async def read_form(request: Request) -> FormData:
+    """A posted form, checked against the session's CSRF token."""
+    session = await require_session(request)
+    form = await request.form(max_part_size=MAX_FORM_FIELD)
+    if not secrets.compare_digest(str(form.get("csrf", "")), session.csrf_token):
+        raise CsrfError()
+    return form
+
+
+def _secure(request: Request) -> bool:
+    return instance_of(request).config.url.startswith("https://")
+
+
+async def login_page(request: Request) -> Response:
+    if await current_session(request):
+        return RedirectResponse("/desk", status_code=303)
+    return _login_form(request)
+
+
+def _login_form(request: Request, error: str = "", status_code: int = 200,
+                headers: dict[str, str] | None = None) -> Response:
+    token = secrets.token_urlsafe(24)
+    response = render(request, "desk/login.html", {
+        "error": error, "login_csrf": token, "next": _safe_next(request.query_params.get("next")),
+    }, status_code=status_code, headers=headers)
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                        secure=_secure(request), path="/login")
+    return response
+
+
+async def login(request: Request) -> Response:
+    form = await request.form(max_part_size=MAX_FORM_FIELD)
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not secrets.compare_digest(str(form.get("csrf", "")), cookie):
+        return _login_form(request, gettext(
+            request, "The form has expired. Please try again."), status_code=400)
+    username = str(form.get("username", "")).strip().lower()[:100]
+    limits: LoginLimits = request.app.state.login_limits
+    now = time.time()
+    client = request.client.host if request.client else "?"
+    if not (limits.by_ip.allow(client, now) and limits.by_username.allow(username, now)):
+        wait = max(limits.by_ip.retry_after(client, now), limits.by_username.retry_after(username, now))
+        minutes = max(1, round(wait / 60))
+        return _login_form(request, gettext(
+            request, "Too many attempts. Please try again in %(minutes)s minutes.", minutes=minutes),
+            status_code=429, headers={"Retry-After": str(minutes * 60)})
+    instance = instance_of(request)
+    account = await accounts.authenticate(instance.db, username, str(form.get("password", "")))
+    if account is None:
+        return _login_form(request, gettext(request, "Wrong username or password."), status_code=401)
+    token = await accounts.open_session(instance.db, account, now)
+    response = RedirectResponse(_safe_next(str(form.get("next", ""))) or "/desk", status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, max_age=accounts.SESSION_SECONDS, httponly=True,
+                        samesite="lax", secure=_secure(request), path="/")
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+async def logout(request: Request) -> Response:
+    await read_form(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        await accounts.close_session(instance_of(request).db, token)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never an open redirect."""
+    if target and target.startswith("/desk") and "//" not in target and "\\" not in target:
+        return target
+    return ""
+
+
+def login_redirect(request: Request) -> Response:
+    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
+
+routes = [
+    Route("/login", login_page, methods=["GET"]),
+    Route("/login", login, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+]

@@ -1,0 +1,172 @@
+"""Writing news and events: the dashboard, the editor with its live preview, publishing now,
+later or as a draft, editing and deleting (which federate as Update and Delete)."""
+
+from __future__ import annotations
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from activitypub.errors import ActivityPubError, NotFound
+from fedi import outbox, storage
+from fedi.content import render_markdown
+from fedi.instance import Instance
+from fedi.outbox import MAX_TEXT_LENGTH, MAX_TITLE_LENGTH
+from fedi.storage import Post
+
+from ..auth import read_form, require_session
+from ..context import instance_of
+from ..rendering import gettext, render
+from . import events, photos
+from .forms import FormError, text_field
+
+DESK_LIST = 50
+ACTIONS = ("publish", "draft", "schedule")
+
+
+async def dashboard(request: Request) -> Response:
+    await require_session(request)
+    instance = instance_of(request)
+    author = instance.association.uri
+    return render(request, "desk/dashboard.html", {
+        "waiting": await storage.list_local_posts(instance.db, author, ("draft", "scheduled"), DESK_LIST),
+        "published": await storage.list_local_posts(instance.db, author, ("published",), DESK_LIST),
+    })
+
+
+async def new_post(request: Request) -> Response:
+    await require_session(request)
+    kind = "event" if request.query_params.get("kind") == "event" else "news"
+    return _editor(request, None, kind, {"visibility": "public"})
+
+
+async def create_post(request: Request) -> Response:
+    await require_session(request)
+    form = await read_form(request)
+    kind = "event" if text_field(form, "kind", 10) == "event" else "news"
+    instance = instance_of(request)
+    try:
+        fields = _post_fields(request, form)
+        event = events.event_from_form(request, form, instance.config.timezone) if kind == "event" else None
+        media = await photos.attachments_from_form(request, instance, form, [])
+        post = await outbox.publish_post(
+            instance, fields["text"], title=fields["title"] or None, visibility=fields["visibility"],
+            media=media, event=event, status=fields["status"], scheduled_at=fields["scheduled_at"])
+    except (FormError, ActivityPubError) as error:
+        return _editor(request, None, kind, dict(form), str(error), status_code=400)
+    return RedirectResponse(f"/desk/posts/{post.id}?saved={fields['status']}", status_code=303)
+
+
+async def edit_form(request: Request) -> Response:
+    await require_session(request)
+    post = await _desk_post(request)
+    instance = instance_of(request)
+    values = {"title": post.title or "", "text": post.source or "", "visibility": post.visibility,
+              "scheduled_at": events.to_local_input(post.scheduled_at, instance.config.timezone),
+              **events.event_form_values(post, instance.config.timezone)}
+    return _editor(request, post, "event" if post.is_event else "news", values,
+                   saved=request.query_params.get("saved", ""))
+
+
+async def save_post(request: Request) -> Response:
+    await require_session(request)
+    form = await read_form(request)
+    post = await _desk_post(request)
+    instance = instance_of(request)
+    try:
+        fields = _post_fields(request, form)
+        event = events.event_from_form(request, form, instance.config.timezone) if post.is_event else None
+        current = await storage.list_attachments(instance.db, post.uri)
+        media = await photos.attachments_from_form(request, instance, form, current)
+        post = await outbox.edit_post(instance, post.uri, fields["text"], title=fields["title"],
+                                      media=media, event=event)
+        post = await _apply_action(instance, post, fields)
+    except (FormError, ActivityPubError) as error:
+        return _editor(request, post, "event" if post.is_event else "news", dict(form), str(error),
+                       status_code=400)
+    return RedirectResponse(f"/desk/posts/{post.id}?saved={post.status}", status_code=303)
+
+
+async def _apply_action(instance: Instance, post: Post, fields: dict[str, str | None]) -> Post:
+    """Publish, schedule or keep as a draft what was saved (a published post stays published)."""
+    if post.status == "published":
+        return post
+    if fields["status"] == "published":
+        return await outbox.publish_now(instance, post.uri)
+    async with instance.db.transaction() as tx:
+        await storage.set_post_schedule(tx, post.uri, str(fields["status"]), fields["scheduled_at"])
+    refreshed = await storage.get_post_by_uri(instance.db, post.uri)
+    assert refreshed is not None
+    return refreshed
+
+
+async def delete(request: Request) -> Response:
+    await read_form(request)
+    post = await _desk_post(request)
+    await outbox.delete_post(instance_of(request), post.uri)
+    return RedirectResponse("/desk?deleted=1", status_code=303)
+
+
+async def preview(request: Request) -> Response:
+    """The live preview: the editor's Markdown as it will be shown (sanitised like the real thing)."""
+    form = await read_form(request)
+    return HTMLResponse(render_markdown(text_field(form, "text", MAX_TEXT_LENGTH)))
+
+
+def _post_fields(request: Request, form: FormData) -> dict[str, str | None]:
+    title = text_field(form, "title", MAX_TITLE_LENGTH + 1)
+    text = text_field(form, "text", MAX_TEXT_LENGTH + 1)
+    if not text:
+        raise FormError(gettext(request, "Write the text of the post."))
+    if len(text) > MAX_TEXT_LENGTH:
+        raise FormError(gettext(request, "The text is too long (at most %(count)s characters).",
+                                count=MAX_TEXT_LENGTH))
+    if len(title) > MAX_TITLE_LENGTH:
+        raise FormError(gettext(request, "The title is too long (at most %(count)s characters).",
+                                count=MAX_TITLE_LENGTH))
+    visibility = "followers" if text_field(form, "visibility", 20) == "members" else "public"
+    action = text_field(form, "action", 20)
+    if action not in ACTIONS:
+        action = "draft"
+    scheduled_at = None
+    if action == "schedule":
+        try:
+            scheduled_at = events.to_utc(text_field(form, "scheduled_at", 40),
+                                         instance_of(request).config.timezone)
+        except ValueError:
+            raise FormError(gettext(request, "Give the date and time to publish at.")) from None
+    status = {"publish": "published", "draft": "draft", "schedule": "scheduled"}[action]
+    return {"title": title, "text": text, "visibility": visibility, "status": status,
+            "scheduled_at": scheduled_at}
+
+
+async def _desk_post(request: Request) -> Post:
+    instance = instance_of(request)
+    try:
+        post_id = int(request.path_params["post_id"])
+    except ValueError:
+        raise NotFound("no such post") from None
+    post = await storage.get_post_by_id(instance.db, post_id)
+    if post is None or not post.is_local or post.is_deleted or post.in_reply_to:
+        raise NotFound("no such post")
+    return post
+
+
+def _editor(request: Request, post: Post | None, kind: str, values: dict[str, object],
+            error: str = "", *, saved: str = "", status_code: int = 200) -> Response:
+    return render(request, "desk/editor.html", {
+        "post": post, "kind": kind, "values": values, "error": error, "saved": saved,
+        "recurrences": events.RECURRENCES,
+    }, status_code=status_code)
+
+
+routes = [
+    Route("/desk", dashboard),
+    Route("/desk/posts/new", new_post, methods=["GET"]),
+    Route("/desk/posts/new", create_post, methods=["POST"]),
+    Route("/desk/posts/{post_id}", edit_form, methods=["GET"]),
+    Route("/desk/posts/{post_id}", save_post, methods=["POST"]),
+    Route("/desk/posts/{post_id}/delete", delete, methods=["POST"]),
+    Route("/desk/preview", preview, methods=["POST"]),
+]
