@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from fedi_testing import Served
 
 from fedi import accounts
+from fedi_testing import Served
 
 PASSWORD = "un-mot-de-passe-solide"
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')

@@ -20,7 +20,7 @@ from fedi.instance import Instance
 from fedi.storage import StorageError
 from fedi.workers import Workers
 
-from . import auth, desk, federation, feeds, pages
+from . import auth, desk, events_pages, federation, feeds, media, pages, site_pages
 from .admission import BODY_TIMEOUT_SECONDS, InboxLimits
 from .auth import CsrfError, Forbidden, LoginLimits, LoginRequired, login_redirect
 from .context import InstanceMiddleware
@@ -119,7 +119,8 @@ def create_app(
                 await instance.close()
 
     app = Starlette(
-        routes=[*federation.routes, *pages.routes, *feeds.routes, *auth.routes, *desk.routes,
+        routes=[*federation.routes, *pages.routes, *site_pages.routes, *events_pages.routes,
+                *media.routes, *feeds.routes, *auth.routes, *desk.routes,
                 Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")],
         middleware=[Middleware(InstanceMiddleware, resolve=lambda host: instance),
                     Middleware(SecurityHeadersMiddleware)],

@@ -5,6 +5,7 @@ Functions that take a `Transaction` are steps of a larger transaction opened by 
 """
 
 from .db import Database, StorageError, Transaction
+from .events import *  # noqa: F401,F403  (upcoming events)
 from .models import (
     Account,
     Attachment,
@@ -22,6 +23,8 @@ from .models import (
     Session,
     StoredActivity,
 )
+from .moderation import *  # noqa: F401,F403  (comments waiting for review, blocked accounts)
+from .pages import *  # noqa: F401,F403  (static pages, booklet, greeters, contact messages)
 from .queries import *  # noqa: F401,F403  (the query functions are the storage API)
 from .site import *  # noqa: F401,F403  (accounts, sessions, settings, the desk's posts)
 

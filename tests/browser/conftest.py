@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fedi_testing import Served, free_port, serve_instance
 from playwright.async_api import Browser, Page, async_playwright
 
 from fedi.config import new_config
 from fedi.instance import create_instance_files
+from fedi_testing import Served, free_port, serve_instance
 
 HERE = Path(__file__).parent
 ARTIFACTS = HERE / "artifacts"

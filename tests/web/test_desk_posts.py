@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 
 from desk_testing import alert_of, log_in
-from fedi_testing import fetch_json, settle
-
 from fedi import outbox, storage
+from fedi_testing import fetch_json, settle
 
 
 def _post_id(response) -> int:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import httpx
-from desk_testing import HTML, PASSWORD, alert_of, browser_for, csrf_of, log_in
 
+from desk_testing import HTML, PASSWORD, alert_of, browser_for, csrf_of, log_in
 from fedi import accounts, storage
 
 

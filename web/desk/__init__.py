@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from . import events, photos, posts
+from . import accounts, comments, events, pages, photos, posts, settings
 
-routes = [*posts.routes, *photos.routes, *events.routes]
+routes = [*posts.routes, *photos.routes, *events.routes, *pages.routes, *comments.routes,
+          *settings.routes, *accounts.routes]
