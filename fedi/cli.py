@@ -23,6 +23,7 @@ from .cli_relay import add_relay_commands
 from .config import ConfigError, database_path, load_config, new_config
 from .instance import Instance, create_instance_files, open_instance
 from .storage import StorageError
+from .tenants import add_tenant, open_tenants, tenant_directories
 from .workers import run_until_idle
 
 Action = Callable[[Instance, argparse.Namespace], Awaitable[int]]
@@ -55,29 +56,56 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from .server import run
 
-    directory = Path(args.dir)
-    config = load_config(directory)
-    if config.allow_private:
+    tenants_dir = getattr(args, "tenants", None)
+    if bool(args.dir) == bool(tenants_dir):
+        raise ConfigError("give either --dir DIR (one association) or --tenants TENANTS (several)")
+    if tenants_dir:
+        tenants = Path(tenants_dir)
+        configs = [load_config(directory) for directory in tenant_directories(tenants)]
+        if not configs:
+            raise ConfigError(f"{tenants} holds no tenant yet: add one with `fedi tenant add`")
+        opener: Callable[[], Awaitable[object]] = lambda: open_tenants(tenants)  # noqa: E731
+    else:
+        directory = Path(args.dir)
+        configs = [load_config(directory)]
+        opener = lambda: open_instance(directory)  # noqa: E731
+    if any(config.allow_private for config in configs):
         logging.warning("allow_private is ON: plain http and private addresses are allowed (tests only)")
-    local = urlsplit(config.url).hostname in ("localhost", "127.0.0.1")
+    local = all(urlsplit(config.url).hostname in ("localhost", "127.0.0.1") for config in configs)
     host = args.host or ("127.0.0.1" if local else "0.0.0.0")
-    run(_app_opened_at_startup(directory, create_app), host, args.port or config.default_port)
+    run(_app_opened_at_startup(opener, create_app), host, args.port or configs[0].default_port)
     return 0
 
 
-def _app_opened_at_startup(directory: Path, create_app: Callable[..., ASGIApp]) -> ASGIApp:
-    """The instance's ASGI app, opened inside the server's event loop when it starts (the
-    database connection belongs to that loop); the app closes it on shutdown."""
+def _app_opened_at_startup(open_served: Callable[[], Awaitable[object]],
+                           create_app: Callable[..., ASGIApp]) -> ASGIApp:
+    """The ASGI app, its instances opened inside the server's event loop when it starts (their
+    database connections belong to that loop); the app closes them on shutdown."""
     state: dict[str, ASGIApp] = {}
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "lifespan":
             await state["app"](scope, receive, send)
             return
-        state["app"] = create_app(await open_instance(directory), close_instance=True)
+        state["app"] = create_app(await open_served(), close_instance=True)
         await state["app"](scope, receive, send)
 
     return app
+
+
+def cmd_tenant_add(args: argparse.Namespace) -> int:
+    config = new_config(args.url, args.name, args.title, allow_private=args.allow_private)
+    directory = asyncio.run(add_tenant(Path(args.dir), config, args.summary or ""))
+    print(f"Tenant ready in {directory}: @{config.name}@{config.host}")
+    print(f"Serve every tenant with: fedi serve --tenants {args.dir}")
+    return 0
+
+
+def cmd_tenant_list(args: argparse.Namespace) -> int:
+    for directory in tenant_directories(Path(args.dir)):
+        config = load_config(directory)
+        print(f"{config.url}\t@{config.name}@{config.host}\t{directory}")
+    return 0
 
 
 @_with_instance
@@ -202,7 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", help="a one-line presentation of the association")
     p.add_argument("--allow-private", action="store_true",
                    help="allow http and private addresses (local tests and demo only)")
-    p = command("serve", cmd_serve, "run the instance (until SIGTERM/SIGINT)")
+    p = command("serve", cmd_serve, "run the instance (until SIGTERM/SIGINT)", needs_dir=False)
+    p.add_argument("--dir", help="the instance's data directory")
+    p.add_argument("--tenants", help="serve every tenant of this directory (by Host header)")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p = command("post", cmd_post, "publish a post (Markdown); prints its id")
@@ -230,6 +260,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("restore", cmd_restore, "replace the instance's data with a backup (server stopped)")
     p.add_argument("file")
     command("check", cmd_check, "check the database and show the queues")
+    tenant = sub.add_parser("tenant", help="several associations served by one process")
+    tenant_actions = tenant.add_subparsers(dest="tenant_command", required=True)
+    p = tenant_actions.add_parser("add", help="add an association to a tenants directory")
+    p.set_defaults(handler=cmd_tenant_add)
+    p.add_argument("--dir", required=True, help="the tenants directory")
+    p.add_argument("--url", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--title")
+    p.add_argument("--summary")
+    p.add_argument("--allow-private", action="store_true")
+    p = tenant_actions.add_parser("list", help="list the tenants")
+    p.set_defaults(handler=cmd_tenant_list)
+    p.add_argument("--dir", required=True, help="the tenants directory")
     add_relay_commands(sub, _with_instance, cmd_serve)
     add_admin_commands(sub, _with_instance)
     p = command("demo", cmd_demo, "a demo federation on loopback", needs_dir=False)

@@ -119,7 +119,10 @@ async def _put_new_actor(tx: storage.Transaction, username: str, uri: str, kind:
     )
 
 
-async def open_instance(directory: Path, **overrides: Any) -> Instance:
+async def open_instance(directory: Path, *, http: httpx.AsyncClient | None = None,
+                        **overrides: Any) -> Instance:
+    """Opens an instance's directory. `http` lets several instances of one process share a
+    client (and its connections); by default each has its own."""
     config = load_config(directory)
     db = await Database.open(database_path(directory))
     instance_actor = await storage.get_local_actor_by_kind(db, "instance")
@@ -129,7 +132,7 @@ async def open_instance(directory: Path, **overrides: Any) -> Instance:
     if association is None or instance_actor is None:
         await db.close()
         raise ConfigError(f"{directory}: the database has no actors; was `fedi init` interrupted?")
-    http = make_client(allow_private=config.allow_private, user_agent=f"{USER_AGENT} (+{config.url})")
+    http = http or make_client(allow_private=config.allow_private, user_agent=f"{USER_AGENT} (+{config.url})")
     settings = await load_settings(db)
     return Instance(config=config, directory=directory, db=db, http=http, association=association,
                     instance_actor=instance_actor, settings=settings, **overrides)

@@ -16,11 +16,13 @@ from .instance import Instance
 log = logging.getLogger(__name__)
 
 IDLE_POLL_SECONDS = 1.0  # other processes (the CLI) may queue work: look again this often
+TENANT_IDLE_POLL_SECONDS = 10.0  # many instances in one process: their own work wakes them anyway
 
 
 class Workers:
-    def __init__(self, instance: Instance) -> None:
+    def __init__(self, instance: Instance, *, idle_poll: float = IDLE_POLL_SECONDS) -> None:
         self.instance = instance
+        self.idle_poll = idle_poll
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
 
@@ -61,7 +63,7 @@ class Workers:
             if worked or self._stopping.is_set():
                 continue
             try:
-                await asyncio.wait_for(wakeup.wait(), IDLE_POLL_SECONDS)
+                await asyncio.wait_for(wakeup.wait(), self.idle_poll)
             except TimeoutError:
                 pass
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 from activitypub.errors import ActivityPubError
 from fedi.instance import Instance
 from fedi.storage import StorageError
-from fedi.workers import Workers
+from fedi.workers import IDLE_POLL_SECONDS, TENANT_IDLE_POLL_SECONDS, Workers
 
 from . import auth, desk, events_pages, federation, feeds, media, pages, site_pages
 from .admission import BODY_TIMEOUT_SECONDS, InboxLimits
@@ -95,34 +96,46 @@ async def csrf_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    instance: Instance, *, run_workers: bool = True, close_instance: bool = False,
+    instances: Instance | Sequence[Instance], *, run_workers: bool = True, close_instance: bool = False,
     inbox_rate: tuple[float, int] = (50.0, 200), host_rate: tuple[float, int] = (50.0, 500),
     body_timeout: float = BODY_TIMEOUT_SECONDS,
 ) -> Starlette:
-    """One instance's web application; its workers run while the app is served. With
-    `close_instance`, the app owns the instance and closes it once the workers have stopped.
+    """The web application of one instance, or of several ("tenants", chosen by the request's
+    Host header); their workers run while the app is served. With `close_instance`, the app
+    owns the instances and closes them once the workers have stopped.
 
     The inbox takes at most `inbox_rate` = (requests per second, burst) from one client IP and
     `host_rate` from one sending server (generous: a peer's fan-out must never be refused), and
     gives up on a body that takes more than `body_timeout` seconds to arrive."""
+    served = [instances] if isinstance(instances, Instance) else list(instances)
+    if not served:
+        raise ValueError("no instance to serve")
+    by_host = {instance.config.host: instance for instance in served}
+    if len(served) == 1:
+        resolve: Callable[[str], Instance | None] = lambda host: served[0]  # noqa: E731 (any Host: behind a proxy)
+    else:
+        resolve = by_host.get
+    idle_poll = IDLE_POLL_SECONDS if len(served) == 1 else TENANT_IDLE_POLL_SECONDS
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        workers = Workers(instance)
+        workers = [Workers(instance, idle_poll=idle_poll) for instance in served]
         if run_workers:
-            await workers.start()
+            for worker in workers:
+                await worker.start()
         try:
             yield
         finally:
-            await workers.stop()
+            await asyncio.gather(*(worker.stop() for worker in workers))
             if close_instance:
-                await instance.close()
+                for instance in served:
+                    await instance.close()
 
     app = Starlette(
         routes=[*federation.routes, *pages.routes, *site_pages.routes, *events_pages.routes,
                 *media.routes, *feeds.routes, *auth.routes, *desk.routes,
                 Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")],
-        middleware=[Middleware(InstanceMiddleware, resolve=lambda host: instance),
+        middleware=[Middleware(InstanceMiddleware, resolve=resolve),
                     Middleware(SecurityHeadersMiddleware)],
         exception_handlers={ActivityPubError: activitypub_error, StorageError: storage_error,
                             HTTPException: http_error, LoginRequired: login_required,

@@ -100,16 +100,17 @@ async def login(request: Request) -> Response:
         return _login_form(request, gettext(
             request, "The form has expired. Please try again."), status_code=400)
     username = str(form.get("username", "")).strip().lower()[:100]
+    instance = instance_of(request)
     limits: LoginLimits = request.app.state.login_limits
     now = time.time()
     client = request.client.host if request.client else "?"
-    if not (limits.by_ip.allow(client, now) and limits.by_username.allow(username, now)):
-        wait = max(limits.by_ip.retry_after(client, now), limits.by_username.retry_after(username, now))
+    account_key = f"{instance.config.host} {username}"  # one process may serve several sites
+    if not (limits.by_ip.allow(client, now) and limits.by_username.allow(account_key, now)):
+        wait = max(limits.by_ip.retry_after(client, now), limits.by_username.retry_after(account_key, now))
         minutes = max(1, round(wait / 60))
         return _login_form(request, gettext(
             request, "Too many attempts. Please try again in %(minutes)s minutes.", minutes=minutes),
             status_code=429, headers={"Retry-After": str(minutes * 60)})
-    instance = instance_of(request)
     account = await accounts.authenticate(instance.db, username, str(form.get("password", "")))
     if account is None:
         return _login_form(request, gettext(request, "Wrong username or password."), status_code=401)
