@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 
 import httpx
 import pytest
-from fedi_testing import Served, settle
 
 from fedi import outbox, storage
+from fedi_testing import Served, settle
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 DC = "{http://purl.org/dc/elements/1.1/}"

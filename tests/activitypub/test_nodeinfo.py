@@ -11,7 +11,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from fedi_testing import serve_app
 
 from activitypub.errors import FetchError, UnsafeURL
 from activitypub.http import make_client
@@ -22,6 +21,7 @@ from activitypub.nodeinfo import (
     nodeinfo_document,
     nodeinfo_links,
 )
+from fedi_testing import serve_app
 
 SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/"
 

@@ -15,10 +15,10 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from http_message_signatures import HTTPMessageSigner, MappingKeyResolver
 from http_message_signatures.algorithms import ED25519, HMAC_SHA256, RSA_V1_5_SHA256
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from activitypub import signatures
 from activitypub.auth import SignatureAuth, sign_request

@@ -10,7 +10,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from fedi_testing import serve_app
 
 from activitypub.errors import BadRequest, FetchError, UnsafeURL
 from activitypub.http import make_client
@@ -22,6 +21,7 @@ from activitypub.webfinger import (
     resolve_handle,
     webfinger_document,
 )
+from fedi_testing import serve_app
 
 
 def test_given_account_then_jrd_has_self_and_profile_links() -> None:

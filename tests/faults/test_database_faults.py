@@ -21,11 +21,11 @@ from typing import Any
 
 import httpx
 import pytest
-from fedi_testing import AP_HEADERS, Served, settle, signer_of, table_counts
 
 from activitypub.auth import sign_request
 from fedi import outbox, remote, storage
 from fedi.storage import StorageError
+from fedi_testing import AP_HEADERS, Served, settle, signer_of, table_counts
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = ("posts", "activities", "deliveries", "inbox", "follows")

@@ -10,11 +10,11 @@ import time
 from typing import Any
 
 import pytest
+from receiver import Answer, Receiver
 
 from activitypub.http import post_json
 from fedi import delivery, outbox, storage
 from fedi.workers import run_until_idle
-from receiver import Answer, Receiver
 
 
 class SimClock:

@@ -5,7 +5,6 @@ SIGTERM stops it cleanly with every row free to take again."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 import time
@@ -14,11 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
+from receiver import Answer, Receiver
 
 from fedi import storage
 from fedi.instance import open_instance
 from fedi_testing import free_port
-from receiver import Answer, Receiver
 
 pytestmark = pytest.mark.slow
 

@@ -32,12 +32,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
-from fedi_testing import Served, settle
 
 from activitypub.transport import SafeTransport
 from fedi import outbox, storage
 from fedi.config import new_config
 from fedi.instance import create_instance_files, open_instance
+from fedi_testing import Served, settle
 from web.app import create_app
 
 pytestmark = pytest.mark.interop

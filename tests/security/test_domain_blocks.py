@@ -16,6 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
+
+from activitypub.errors import BadRequest, Rejected
+from activitypub.vocab import PUBLIC, host_of
+from fedi import blocks, outbox, storage
+from fedi.config import new_config
+from fedi.instance import create_instance_files
+from fedi.storage import DomainPurge, Post
 from fedi_testing import (
     Served,
     free_port,
@@ -24,13 +31,6 @@ from fedi_testing import (
     signer_of,
     table_counts,
 )
-
-from activitypub.errors import BadRequest, Rejected
-from activitypub.vocab import PUBLIC, host_of
-from fedi import blocks, outbox, storage
-from fedi.config import new_config
-from fedi.instance import create_instance_files
-from fedi.storage import DomainPurge, Post
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 LOOPBACK = "127.0.0.1"

@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-from fedi_testing import AP_HEADERS, Served, settle, signer_of
 from fuzz_strategies import LOCAL_ODD_HOSTS, mostly, objects
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,6 +24,7 @@ from hypothesis import strategies as st
 from activitypub.auth import sign_request
 from activitypub.vocab import PUBLIC
 from fedi import outbox, remote
+from fedi_testing import AP_HEADERS, Served, settle, signer_of
 from web.ratelimit import RateLimiter
 
 DEFAULT_EXAMPLES = 60

@@ -11,11 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
-from fedi_testing import Served, fetch_json, settle, signer_of, table_counts
 
 from activitypub.vocab import PUBLIC
 from fedi import outbox, storage
 from fedi.storage import Post
+from fedi_testing import Served, fetch_json, settle, signer_of, table_counts
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 ACTIVITY_JSON = "application/activity+json"

@@ -21,11 +21,11 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
-from fedi_testing import Served, free_port, settle, signer_of, table_counts
 
 from activitypub.auth import SignatureAuth, sign_request
 from activitypub.digest import digest_header
 from fedi import storage
+from fedi_testing import Served, free_port, settle, signer_of, table_counts
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 ACTIVITY_JSON = "application/activity+json"

@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
-from fedi_testing import Served, signer_of, table_counts
 
 from activitypub.auth import SignatureAuth, sign_request
+from fedi_testing import Served, signer_of, table_counts
 from web.admission import InboxLimits
 from web.ratelimit import RateLimiter
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
-from fedi.server import HeaderTimeoutProtocol
-from fedi_testing import Served, serve_app, signer_of, table_counts
 
 from activitypub.auth import sign_request
 from fedi import remote
+from fedi.server import HeaderTimeoutProtocol
+from fedi_testing import Served, serve_app, signer_of, table_counts
 
 ACTIVITY_JSON = "application/activity+json"
 KEPT_TABLES = ("follows", "posts", "activities", "deliveries", "inbox", "reactions")
