@@ -10,7 +10,9 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import Message
 
+from activitypub.errors import TooLarge
 from fedi import accounts
 from fedi.storage import Session
 
@@ -21,6 +23,8 @@ from .rendering import gettext, render
 SESSION_COOKIE = "fedi_session"
 LOGIN_CSRF_COOKIE = "fedi_login"
 MAX_FORM_FIELD = 100_000  # bytes of one text field
+MAX_FORM_BODY = 42 * 1024 * 1024  # a whole desk form: four 10 MB photos and the text
+MAX_FORM_FILES = 8  # uploaded files in one desk form
 
 
 class LoginRequired(Exception):
@@ -63,13 +67,37 @@ async def require_session(request: Request, *, admin: bool = False) -> Session:
     return session
 
 
-async def read_form(request: Request) -> FormData:
-    """A posted form, checked against the session's CSRF token."""
+async def read_form(request: Request, *, max_body: int = MAX_FORM_BODY,
+                    max_files: int = MAX_FORM_FILES) -> FormData:
+    """A posted form, checked against the session's CSRF token. A body over `max_body` bytes
+    is refused (TooLarge, 413) before it is parsed; uploaded files are at most `max_files`."""
     session = await require_session(request)
-    form = await request.form(max_part_size=MAX_FORM_FIELD)
-    if not secrets.compare_digest(str(form.get("csrf", "")), session.csrf_token):
+    form = await _body_at_most(request, max_body).form(max_part_size=MAX_FORM_FIELD,
+                                                        max_files=max_files)
+    if not secrets.compare_digest(str(form.get("csrf", "")).encode(), session.csrf_token.encode()):
         raise CsrfError()
     return form
+
+
+def _body_at_most(request: Request, max_body: int) -> Request:
+    """`request` if its declared length fits; without one (chunked), a request whose body is
+    counted as it arrives."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit() or int(declared) > max_body:
+            raise TooLarge(f"the form is larger than {max_body} bytes")
+        return request
+    received = 0
+
+    async def receive() -> Message:
+        nonlocal received
+        message = await request.receive()
+        received += len(message.get("body", b""))
+        if received > max_body:
+            raise TooLarge(f"the form is larger than {max_body} bytes")
+        return message
+
+    return Request(request.scope, receive)
 
 
 def _secure(request: Request) -> bool:
@@ -96,7 +124,7 @@ def _login_form(request: Request, error: str = "", status_code: int = 200,
 async def login(request: Request) -> Response:
     form = await request.form(max_part_size=MAX_FORM_FIELD)
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not cookie or not secrets.compare_digest(str(form.get("csrf", "")), cookie):
+    if not cookie or not secrets.compare_digest(str(form.get("csrf", "")).encode(), cookie.encode()):
         return _login_form(request, gettext(
             request, "The form has expired. Please try again."), status_code=400)
     username = str(form.get("username", "")).strip().lower()[:100]

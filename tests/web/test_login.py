@@ -46,6 +46,8 @@ async def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(inst
     response = await desk.client.post("/desk/posts/new", data={"csrf": "faux", "text": "Forgé",
                                                                "action": "publish"})
     assert response.status_code == 400
+    response = await desk.client.post("/desk/posts/new", data={"csrf": "é", "text": "Forgé"})
+    assert response.status_code == 400
     assert await storage.count_local_posts(instance.db) == 0
     # a login form without the cookie it was shown with (another site posting it)
     other = httpx.AsyncClient(base_url=instance.url, headers=HTML)

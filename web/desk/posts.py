@@ -13,7 +13,7 @@ from fedi import outbox, storage
 from fedi.content import render_markdown
 from fedi.instance import Instance
 from fedi.outbox import MAX_TEXT_LENGTH, MAX_TITLE_LENGTH
-from fedi.storage import Post
+from fedi.storage import Attachment, Post
 
 from ..auth import read_form, require_session
 from ..context import instance_of
@@ -66,7 +66,8 @@ async def edit_form(request: Request) -> Response:
               "scheduled_at": events.to_local_input(post.scheduled_at, instance.config.timezone),
               **events.event_form_values(post, instance.config.timezone)}
     return _editor(request, post, "event" if post.is_event else "news", values,
-                   saved=request.query_params.get("saved", ""))
+                   saved=request.query_params.get("saved", ""),
+                   photos=await storage.list_attachments(instance.db, post.uri))
 
 
 async def save_post(request: Request) -> Response:
@@ -84,7 +85,7 @@ async def save_post(request: Request) -> Response:
         post = await _apply_action(instance, post, fields)
     except (FormError, ActivityPubError) as error:
         return _editor(request, post, "event" if post.is_event else "news", dict(form), str(error),
-                       status_code=400)
+                       status_code=400, photos=await storage.list_attachments(instance.db, post.uri))
     return RedirectResponse(f"/desk/posts/{post.id}?saved={post.status}", status_code=303)
 
 
@@ -154,10 +155,11 @@ async def _desk_post(request: Request) -> Post:
 
 
 def _editor(request: Request, post: Post | None, kind: str, values: dict[str, object],
-            error: str = "", *, saved: str = "", status_code: int = 200) -> Response:
+            error: str = "", *, saved: str = "", status_code: int = 200,
+            photos: list[Attachment] | None = None) -> Response:
     return render(request, "desk/editor.html", {
         "post": post, "kind": kind, "values": values, "error": error, "saved": saved,
-        "recurrences": events.RECURRENCES,
+        "recurrences": events.RECURRENCES, "photos": photos or [],
     }, status_code=status_code)
 
 
