@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from . import accounts, comments, events, pages, photos, posts, settings
+from . import accounts, comments, events, greeters, messages, pages, photos, posts, settings
 
-routes = [*posts.routes, *photos.routes, *events.routes, *pages.routes, *comments.routes,
+routes = [*posts.routes, *photos.routes, *events.routes, *pages.routes, *greeters.routes,
+          *messages.routes, *comments.routes,
           *settings.routes, *accounts.routes]
