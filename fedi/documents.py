@@ -33,7 +33,9 @@ EVENT_CONTEXT: list[Any] = [AS_CONTEXT, {
 }]
 
 
-def actor_document(actor: LocalActor, config: Config) -> dict[str, Any]:
+def actor_document(actor: LocalActor, config: Config, logo_version: str = "") -> dict[str, Any]:
+    """The actor as ActivityStreams. `logo_version` changes the icon's URL when the logo
+    changes: Mastodon downloads an avatar again only when its URL is new."""
     urls = Urls(config.url)
     doc: dict[str, Any] = {
         "@context": DEFAULT_CONTEXT,
@@ -59,7 +61,8 @@ def actor_document(actor: LocalActor, config: Config) -> dict[str, Any]:
         },
     }
     if actor.kind != "instance":
-        doc["icon"] = {"type": "Image", "mediaType": "image/png", "url": urls.logo}
+        icon = f"{urls.logo}?v={logo_version}" if logo_version else urls.logo
+        doc["icon"] = {"type": "Image", "mediaType": "image/png", "url": icon}
     return doc
 
 

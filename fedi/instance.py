@@ -59,6 +59,14 @@ class Instance:
         signer = actor or self.instance_actor
         return SignatureAuth(signer.key_id, _private_key(signer.private_key_pem), scheme)  # type: ignore[arg-type]
 
+    @property
+    def logo_version(self) -> str:
+        """Changes whenever DIR/logo.png does ("" while the network's logo stands in)."""
+        try:
+            return str((self.directory / "logo.png").stat().st_mtime_ns)
+        except OSError:
+            return ""
+
     async def get_local_actor(self, uri: str) -> LocalActor | None:
         if uri == self.association.uri:
             return self.association

@@ -1,4 +1,4 @@
-"""What the association does: publish, edit, delete, follow, unfollow, accept.
+"""What the association does: publish, edit, delete, follow, unfollow, accept, update its profile.
 
 Each action stores its object and activity and queues one delivery per target inbox, all in
 one transaction (see `delivery.py` for the sending side).
@@ -17,6 +17,7 @@ from .content import plain_text, render_markdown
 from .delivery import enqueue
 from .documents import (
     activity_document,
+    actor_document,
     post_audience,
     post_document,
     tombstone_document,
@@ -207,6 +208,20 @@ async def accept_follow(
     document = activity_document(instance.urls.new_activity(), "Accept", actor.uri,
                                  without_context(follow_activity), to=[follower.uri])
     await enqueue(instance, tx, actor, document, [follower.inbox], public=False)
+
+
+async def update_actor(instance: Instance, tx: storage.Transaction, actor: LocalActor,
+                       logo_version: str | None = None) -> None:
+    """A local actor's profile changed (name, presentation, logo), inside the caller's
+    transaction: an Update of it is queued for its followers, whose servers show the new one.
+    `logo_version` names a logo about to replace the current one."""
+    version = logo_version if logo_version is not None else instance.logo_version
+    profile = actor_document(actor, instance.config, version)
+    document = activity_document(instance.urls.new_activity(), "Update", actor.uri,
+                                 without_context(profile), to=[PUBLIC],
+                                 cc=[f"{actor.uri}/followers"], context=profile["@context"])
+    inboxes = await storage.list_follower_inboxes(tx, actor.uri)
+    await enqueue(instance, tx, actor, document, inboxes, public=True)
 
 
 async def subscribe_to_relay(instance: Instance, relay_url: str) -> RemoteActor:

@@ -10,7 +10,6 @@ import sys
 
 import httpx
 
-from fedi import outbox, storage
 from fedi_testing import AP_HEADERS, free_port
 
 

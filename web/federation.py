@@ -86,7 +86,7 @@ async def actor(request: Request) -> Response:
     local = await _actor_by_username(instance, request.path_params["username"])
     if not wants_activitypub(request):
         return vary_accept(await pages.actor_page(request, instance, local))
-    return vary_accept(ActivityJSONResponse(actor_document(local, instance.config)))
+    return vary_accept(ActivityJSONResponse(actor_document(local, instance.config, instance.logo_version)))
 
 
 async def instance_actor(request: Request) -> Response:

@@ -15,11 +15,13 @@ from fedi.content import plain_text
 from fedi.instance import Instance
 from fedi.storage import LocalActor, Post
 
+from . import events_pages
 from .context import instance_of
 from .i18n import LANGUAGE_COOKIE, LANGUAGES
 from .rendering import render
 
 HOME_POSTS = 10
+LISTED_FOLLOWERS = 100  # on the home page, when the association chose to show them
 ARCHIVE_PAGE = 20
 NETWORK_POSTS = 20
 
@@ -54,7 +56,10 @@ async def actor_page(request: Request, instance: Instance, actor: LocalActor) ->
         "actor": actor,
         "handle": f"@{actor.username}@{instance.config.host}",
         "followers": await storage.count_followers(instance.db, actor.uri),
+        "follower_list": await storage.list_follower_handles(instance.db, actor.uri, LISTED_FOLLOWERS)
+        if instance.settings.list_followers else [],
         "posts": await post_views(instance, [post for post in posts if not post.is_event]),
+        "upcoming": await events_pages.upcoming_on_home(request, instance),
     })
 
 
@@ -84,6 +89,7 @@ async def post_page(request: Request, instance: Instance, post: Post) -> Respons
     return render(request, "post.html", {
         "view": (await post_views(instance, [post]))[0],
         "comments": [comment for comment in comments if comment.visibility in ("public", "unlisted")],
+        "event": events_pages.event_details(request, instance, post),
     }, status_code=410 if post.is_deleted else 200)
 
 

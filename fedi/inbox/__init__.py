@@ -1,9 +1,9 @@
 """The inbound path: receive → verify → check → store raw → (worker) parse → handler → effects.
 
 `receive` runs inside the HTTP request and must stay quick: it refuses an actor on a blocked
-domain (before any key is fetched), verifies the signature, checks that the signer speaks for
-the activity's actor and that ids are on the actor's host, stores the raw activity (once per id)
-and returns; the route answers 202. `process_due` runs in a worker and
+domain or a blocked account (before any key is fetched), verifies the signature, checks that
+the signer speaks for the activity's actor and that ids are on the actor's host, stores the raw
+activity (once per id) and returns; the route answers 202. `process_due` runs in a worker and
 applies each stored activity with the handler for its type; one that involves a blocked domain
 (e.g. a boost of a blocked server's post) is dropped quietly.
 """
@@ -29,6 +29,7 @@ from activitypub.vocab import Activity, as_id, host_of, parse_activity, same_ori
 from .. import relay, storage
 from ..blocks import involves_blocked_domain, refuse_blocked
 from ..instance import Instance
+from ..moderation import refuse_blocked_account
 from ..remote import key_retriever
 from ..storage import InboxItem
 from .accept import handle_accept, handle_reject
@@ -72,6 +73,7 @@ async def receive(instance: Instance, method: str, url: str, headers: dict[str, 
     data = parse_json(body)
     activity = parse_activity(data)
     await refuse_blocked(instance, activity.actor)
+    await refuse_blocked_account(instance, activity.actor)
     verified = await verify_request(method, url, headers, body, key_retriever(instance))
     check_origins(activity)
     if verified.key.owner != activity.actor:

@@ -10,6 +10,7 @@ from activitypub.vocab import PUBLIC, Note, format_datetime, parse_note, same_or
 from .. import storage
 from ..content import plain_text, sanitize_html
 from ..instance import Instance
+from ..moderation import comment_status
 from ..remote import fetch_object
 from ..storage import utc_now_iso
 
@@ -54,17 +55,19 @@ def stored_fields(note: Note, *, status: str) -> dict[str, Any]:
 
 
 async def store_remote_note(instance: Instance, note: Note, *, boosted_by: str | None = None) -> bool:
-    """A reply to one of our posts becomes a comment waiting for moderation; a post from an
-    actor we follow (or boosted by one) goes to the timeline; anything else is not ours to keep."""
-    if note.type not in POST_TYPES:
+    """A reply to one of our posts becomes a comment, waiting for moderation unless its author
+    is trusted (see `moderation.comment_status`); a post from an actor we follow (or boosted by
+    one) goes to the timeline; anything else, or by a blocked account, is not ours to keep."""
+    if note.type not in POST_TYPES or await storage.is_account_blocked(instance.db, note.attributed_to):
         return False
     parent = await storage.get_post_by_uri(instance.db, note.in_reply_to) if note.in_reply_to else None
     is_comment = parent is not None and parent.is_local and not parent.is_deleted
     followed = boosted_by is not None or await storage.is_followed_by_local(instance.db, note.attributed_to)
     if not is_comment and not followed:
         return False
+    status = await comment_status(instance, note.attributed_to) if is_comment else "published"
     async with instance.db.transaction() as tx:
-        await storage.put_post(tx, **stored_fields(note, status="pending" if is_comment else "published"))
+        await storage.put_post(tx, **stored_fields(note, status=status))
         if boosted_by is not None:
             await storage.put_reaction(tx, f"{boosted_by}#boost:{note.id}", "Announce", boosted_by, note.id)
     return True

@@ -1,0 +1,95 @@
+"""Moderating comments. A reply from the fediverse to one of our posts waits for an admin's
+approval, unless the admin trusts the accounts the association follows and it follows its
+author. An admin approves, hides or deletes a comment, and can block its author's account
+(refused at the inbox from then on) or its whole server (a domain block, see `blocks.py`)."""
+
+from __future__ import annotations
+
+from activitypub.errors import BadRequest, NotFound, Rejected
+
+from . import storage
+from .blocks import block_domain, parse_domain
+from .instance import Instance
+from .storage import Comment, DomainPurge, utc_now_iso
+
+__all__ = [
+    "approve_comment",
+    "block_account",
+    "block_domain_of",
+    "comment_status",
+    "delete_comment",
+    "get_comment",
+    "hide_comment",
+    "refuse_blocked_account",
+    "unblock_account",
+]
+
+
+async def comment_status(instance: Instance, author: str) -> str:
+    """The state a new comment starts in: "published" when the admin chose to trust the
+    accounts the association follows and it follows `author`, else "pending"."""
+    if instance.settings.auto_approve_followed:
+        follow = await storage.get_follow(instance.db, instance.association.uri, author)
+        if follow is not None and follow.state == "accepted":
+            return "published"
+    return "pending"
+
+
+async def get_comment(instance: Instance, comment_id: int) -> Comment:
+    """A remote reply to one of our posts that was not deleted."""
+    comment = await storage.get_comment_by_id(instance.db, comment_id)
+    if comment is None or comment.post.is_deleted:
+        raise NotFound(f"no comment {comment_id}")
+    return comment
+
+
+async def approve_comment(instance: Instance, comment_id: int) -> Comment:
+    """The comment shows under the post (also a hidden one, shown again)."""
+    return await _set_status(instance, comment_id, "published")
+
+
+async def hide_comment(instance: Instance, comment_id: int) -> Comment:
+    """The comment no longer shows, but stays on the desk where it can be approved again."""
+    return await _set_status(instance, comment_id, "hidden")
+
+
+async def _set_status(instance: Instance, comment_id: int, status: str) -> Comment:
+    comment = await get_comment(instance, comment_id)
+    async with instance.db.transaction() as tx:
+        await storage.set_post_status(tx, comment.post.uri, status)
+    return comment
+
+
+async def delete_comment(instance: Instance, comment_id: int) -> Comment:
+    """The comment's text is erased for good; the same reply sent again stays deleted."""
+    comment = await get_comment(instance, comment_id)
+    async with instance.db.transaction() as tx:
+        await storage.mark_post_deleted(tx, comment.post.uri, utc_now_iso())
+    return comment
+
+
+async def block_account(instance: Instance, actor: str) -> int:
+    """Refuses everything from a remote account from now on: its comments are hidden and it
+    no longer follows the association. Returns how many comments were hidden."""
+    if instance.urls.is_local(actor):
+        raise BadRequest("a local account cannot be blocked")
+    async with instance.db.transaction() as tx:
+        return await storage.put_account_block(tx, actor)
+
+
+async def unblock_account(instance: Instance, actor: str) -> bool:
+    """Lifts a block; what was hidden stays hidden. Returns False when it was not blocked."""
+    async with instance.db.transaction() as tx:
+        return await storage.delete_account_block(tx, actor)
+
+
+async def refuse_blocked_account(instance: Instance, actor: str) -> None:
+    """Raises Rejected (403) when `actor` is a blocked account."""
+    if await storage.is_account_blocked(instance.db, actor):
+        raise Rejected(f"{actor} is blocked on this instance")
+
+
+async def block_domain_of(instance: Instance, actor: str) -> tuple[str, DomainPurge]:
+    """Blocks the whole server of a comment's author; returns the domain and what was purged."""
+    domain = parse_domain(actor)
+    return domain, await block_domain(instance, domain, "blocked from a comment")
