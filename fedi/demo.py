@@ -2,7 +2,8 @@
 
 Each one is a real `fedi serve` / `fedi relay serve` process with its own data directory, as in
 production; this module only prepares them, starts them, and makes them talk: every association
-subscribes to the relay, follows the others, and publishes a welcome post.
+subscribes to the relay, follows the others, and publishes a welcome post and its recurring
+welcome meeting. Each has its pages filled in and a desk account (printed at start).
 """
 
 from __future__ import annotations
@@ -15,14 +16,18 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import httpx
 
-from . import outbox, storage
+from . import accounts, outbox, storage
 from .config import new_config
+from .content import render_markdown
 from .instance import Instance, create_instance_files, create_relay_files, open_instance
+from .storage import EventFields
 
 ASSOCIATIONS = [
     ("avf-lyon", "AVF Lyon", "Bienvenue à Lyon ! Permanence d'accueil chaque mardi à 14 h."),
@@ -30,6 +35,18 @@ ASSOCIATIONS = [
     ("avf-rennes", "AVF Rennes", "Bienvenue à Rennes ! Balade découverte de la ville samedi matin."),
 ]
 RELAY_NAME = "relay"
+DESK_USER = "admin"
+ABOUT = ("Qui sommes-nous", "Nous sommes des bénévoles qui accueillent les nouveaux arrivants : "
+         "cafés-rencontres, sorties, ateliers de conversation et groupes d'activités.")
+MEET = ("Nous rencontrer", "**Permanence d'accueil** : chaque mardi de 14 h à 17 h à la Maison des "
+        "associations. Entrée libre, sans rendez-vous.")
+BOOKLET = [
+    ("Se loger", "- Les agences et les sites d'annonces de la ville\n- L'aide au logement (CAF)"),
+    ("Santé", "- Trouver un médecin traitant\n- Les pharmacies de garde"),
+    ("Transports", "- Le réseau de bus et de tram\n- Les pistes cyclables"),
+]
+GREETERS = [("Claire", "Centre-ville", "français, anglais", "randonnée, cuisine"),
+            ("Youssef", "Quartier de la gare", "français, arabe", "football, jeux de société")]
 
 
 @dataclass
@@ -72,12 +89,40 @@ async def _create(hub: DemoInstance, associations: list[DemoInstance]) -> None:
     for demo in associations:
         await create_instance_files(demo.directory,
                                     new_config(demo.url, demo.name, demo.title, allow_private=True))
+        await _fill_site(demo)
     relay = await open_instance(hub.directory)
     try:
         for demo in associations:
             await storage.put_relay_allowed(relay.db, urlsplit(demo.url).netloc)
     finally:
         await relay.close()
+
+
+def desk_password(demo: DemoInstance) -> str:
+    return f"bienvenue-{demo.name}"
+
+
+async def _fill_site(demo: DemoInstance) -> None:
+    """What an association's volunteers would have written: pages, booklet, greeters, an account."""
+    instance = await open_instance(demo.directory)
+    try:
+        await accounts.create_account(instance.db, DESK_USER, "admin", desk_password(demo))
+        for kind, (title, text) in (("about", ABOUT), ("meet", MEET)):
+            await storage.put_single_page(instance.db, kind, title, text, render_markdown(text))
+        for title, text in BOOKLET:
+            await storage.put_booklet_section(instance.db, title, text, render_markdown(text))
+        for first_name, area, languages, interests in GREETERS:
+            await storage.put_greeter(instance.db, first_name, area, languages, interests, email="")
+    finally:
+        await instance.close()
+
+
+def _next_tuesday_evening() -> str:
+    """Next Tuesday, 18:30 in Paris, as UTC ISO (the demo's recurring welcome meeting)."""
+    now = datetime.now(ZoneInfo("Europe/Paris"))
+    day = now + timedelta(days=(1 - now.weekday()) % 7 or 7)
+    start = day.replace(hour=18, minute=30, second=0, microsecond=0)
+    return start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _start_server(demo: DemoInstance) -> subprocess.Popen[bytes]:
@@ -123,6 +168,11 @@ async def _introduce(hub: DemoInstance, associations: list[DemoInstance]) -> Non
         try:
             await _wait_for_relay(instance, f"{hub.url}/actor")
             await outbox.publish_post(instance, demo.welcome, title=f"{demo.title} rejoint le réseau")
+            await outbox.publish_post(
+                instance, "Un moment convivial pour les nouveaux arrivants : venez faire connaissance "
+                "autour d'un café.", title="Café d'accueil des nouveaux arrivants",
+                event=EventFields(start=_next_tuesday_evening(), recurrence="FREQ=WEEKLY;INTERVAL=3",
+                                  place={"name": "Maison des associations", "locality": demo.title[4:]}))
         finally:
             await instance.close()
 
@@ -142,6 +192,10 @@ def _print_summary(instances: list[DemoInstance], base: Path) -> None:
     for demo in instances:
         handle = f"@{demo.name}@{urlsplit(demo.url).netloc}" if demo.name != RELAY_NAME else "(the relay)"
         print(f"  {demo.title:<16} {demo.url}/   {handle}")
+    for demo in instances:
+        if demo.name != RELAY_NAME:
+            print(f"  desk of {demo.title}: {demo.url}/login"
+                  f"  user {DESK_USER}, password {desk_password(demo)}")
     print("Press Ctrl-C to stop.\n", flush=True)
 
 

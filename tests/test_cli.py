@@ -125,13 +125,23 @@ def test_demo_starts_a_relay_and_three_associations_that_share_their_posts(tmp_p
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             followers = httpx.get(f"{lyon}/users/avf-lyon/followers", headers=AP).json()
-            if followers["totalItems"] == 2 and all(_posts_kept(tmp_path / name) == 3 for name in
+            # each publishes a welcome post and its recurring welcome meeting; all six reach all
+            if followers["totalItems"] == 2 and all(_posts_kept(tmp_path / name) == 6 for name in
                                                     ("avf-lyon", "avf-nantes", "avf-rennes")):
                 break
             time.sleep(0.3)
         else:
             raise AssertionError("the demo associations did not federate")
-        assert "Bienvenue à Lyon" in httpx.get(f"{lyon}/", headers={"Accept": "text/html"}).text
+        home = httpx.get(f"{lyon}/", headers={"Accept": "text/html"}).text
+        assert "Bienvenue à Lyon" in home and "Café d&#39;accueil des nouveaux arrivants" in home
+        assert "chaque mardi de 14 h à 17 h" in httpx.get(f"{lyon}/meet").text
+        assert f"{lyon}/login  user admin, password bienvenue-avf-lyon" in output
+        with httpx.Client(base_url=lyon) as browser:
+            form = browser.get("/login").text
+            csrf = form.split('name="csrf" value="')[1].split('"')[0]
+            response = browser.post("/login", data={"csrf": csrf, "username": "admin",
+                                                    "password": "bienvenue-avf-lyon"})
+            assert response.status_code == 303 and "Espace rédaction" in browser.get("/desk").text
     finally:
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=30) == 0
