@@ -1,7 +1,8 @@
 """`fedi backup`, `fedi restore`, `fedi check`: an admin's safety net.
 
 A backup is one SQLite file made with SQLite's online backup API (the server may be running),
-carrying a copy of fedi.toml so that a lost directory can be rebuilt from the file alone.
+carrying a copy of fedi.toml, the logo and the photos (DIR/media) so that a lost directory can
+be rebuilt from the file alone.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .config import ConfigError, config_path, database_path
 from .storage import Database
 
 CONFIG_TABLE = "backup_config"
+FILES_TABLE = "backup_files"
 
 
 async def backup(directory: Path, target: Path) -> None:
@@ -31,8 +33,21 @@ async def backup(directory: Path, target: Path) -> None:
         copy.execute(f"CREATE TABLE {CONFIG_TABLE} (text TEXT NOT NULL)")
         copy.execute(f"INSERT INTO {CONFIG_TABLE} VALUES (?)",
                      (config_path(directory).read_text(encoding="utf-8"),))
+        copy.execute(f"CREATE TABLE {FILES_TABLE} (path TEXT PRIMARY KEY, data BLOB NOT NULL)")
+        for path in _site_files(directory):
+            copy.execute(f"INSERT INTO {FILES_TABLE} VALUES (?, ?)",
+                         (path.relative_to(directory).as_posix(), path.read_bytes()))
     copy.close()
     partial.replace(target)
+
+
+def _site_files(directory: Path) -> list[Path]:
+    """The files the desk wrote besides the database: the logo and the photos."""
+    files = [directory / "logo.png"] if (directory / "logo.png").is_file() else []
+    media = directory / "media"
+    if media.is_dir():
+        files += sorted(path for path in media.iterdir() if path.is_file() and not path.name.startswith("."))
+    return files
 
 
 def restore(directory: Path, source: Path) -> None:
@@ -48,11 +63,33 @@ def restore(directory: Path, source: Path) -> None:
         with sqlite3.connect(staged) as db:
             config_text = db.execute(f"SELECT text FROM {CONFIG_TABLE}").fetchone()[0]
             db.execute(f"DROP TABLE {CONFIG_TABLE}")
+            files = _take_files(db)
         db.close()
+        for relative, data in files:
+            _write_atomically(directory / relative, data)
         for suffix in ("-wal", "-shm"):
             Path(str(database_path(directory)) + suffix).unlink(missing_ok=True)
         staged.replace(database_path(directory))
         config_path(directory).write_text(config_text, encoding="utf-8")
+
+
+def _take_files(db: sqlite3.Connection) -> list[tuple[str, bytes]]:
+    """The backup's files (backups made before photos existed have none), removed from it."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if FILES_TABLE not in tables:
+        return []
+    files = [(path, bytes(data)) for path, data in db.execute(f"SELECT path, data FROM {FILES_TABLE}")
+             if path == "logo.png" or (path.startswith("media/") and "/" not in path[6:]
+                                       and not path[6:].startswith("."))]
+    db.execute(f"DROP TABLE {FILES_TABLE}")
+    return files
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.restoring")
+    partial.write_bytes(data)
+    partial.replace(path)
 
 
 def integrity_problems(path: Path) -> list[str]:

@@ -96,9 +96,15 @@ def test_backup_and_restore_bring_back_posts_and_keys(tmp_path: Path):
     directory, restored = tmp_path / "avf", tmp_path / "restored"
     fedi("init", "--dir", str(directory), "--url", "https://avf.example", "--name", "avf")
     post_id = fedi("post", "--dir", str(directory), "Gardé").stdout.split()[-1]
+    (directory / "media").mkdir()
+    photo = os.urandom(2048)  # what the desk wrote besides the database: photos and the logo
+    (directory / "media" / "0123abcd.jpg").write_bytes(photo)
+    (directory / "logo.png").write_bytes(b"logo")
     fedi("backup", "--dir", str(directory), str(tmp_path / "avf.bak"))
     fedi("restore", "--dir", str(restored), str(tmp_path / "avf.bak"))
     assert (restored / "fedi.toml").read_text() == (directory / "fedi.toml").read_text()
+    assert (restored / "media" / "0123abcd.jpg").read_bytes() == photo
+    assert (restored / "logo.png").read_bytes() == b"logo"
     assert "database ok" in fedi("check", "--dir", str(restored)).stdout
     edit = fedi("edit", "--dir", str(restored), post_id, "Toujours là")
     assert edit.stdout.strip() == post_id
