@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
-from activitypub.errors import BadRequest, NotFound
+from activitypub.errors import NotFound
 
 from . import outbox, relay, storage
 from .config import ConfigError, load_config, new_config
@@ -36,6 +37,9 @@ def add_relay_commands(sub: argparse._SubParsersAction, with_instance: Callable[
     p.add_argument("--url", required=True)
     p.add_argument("--title", default="Relais du réseau")
     p.add_argument("--allow-private", action="store_true", help="local tests and demo only")
+    p.add_argument("--database-url", metavar="URL",
+                   help="keep the relay in this PostgreSQL database (postgresql://user@host/db),"
+                        " not in DIR/fedi.sqlite3")
     p = command("serve", lambda args: _serve(args, serve), "run the relay (until SIGTERM/SIGINT)")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
@@ -53,6 +57,7 @@ def add_relay_commands(sub: argparse._SubParsersAction, with_instance: Callable[
 
 def _init(args: argparse.Namespace) -> int:
     config = new_config(args.url, "relay", args.title, role="relay", allow_private=args.allow_private)
+    config = replace(config, database_url=args.database_url)
     asyncio.run(create_relay_files(Path(args.dir), config))
     print(f"Relay ready in {args.dir}: {config.url}/actor (inbox {config.url}/inbox)")
     return 0
@@ -82,9 +87,7 @@ def _decide(decision: str) -> Callable[[Instance, argparse.Namespace], object]:
 
 async def _allow(instance: Instance, args: argparse.Namespace) -> int:
     _require_relay(instance)
-    domain = args.domain.strip().lower()
-    if not domain or "/" in domain or "@" in domain:
-        raise BadRequest(f"not a domain: {args.domain!r}")
+    domain = relay.parse_subscriber_domain(args.domain)
     await storage.put_relay_allowed(instance.db, domain)
     print(f"allowed: {domain}")
     return 0

@@ -132,6 +132,17 @@ async def set_subscription_state(instance: Instance, domain: str, decision: str)
     return subscription
 
 
+def parse_subscriber_domain(text: str) -> str:
+    """A subscriber's domain as the relay keys it: host[:port], lower-case (what the admin typed,
+    or a pasted URL)."""
+    value = text.strip().lower()
+    if "://" in value:
+        value = urlsplit(value).netloc
+    if not value or any(char in value for char in "/@ \t") or len(value) > 260:
+        raise BadRequest(f"not a domain: {text!r}")
+    return value
+
+
 async def hide_post(instance: Instance, uri: str) -> bool:
     """The relay admin's moderation: a post no longer shows on the relay's pages."""
     post = await storage.get_post_by_uri(instance.db, uri)

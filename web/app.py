@@ -21,7 +21,7 @@ from fedi.instance import Instance
 from fedi.storage import StorageError
 from fedi.workers import IDLE_POLL_SECONDS, TENANT_IDLE_POLL_SECONDS, Workers
 
-from . import auth, desk, events_pages, federation, feeds, media, pages, site_pages
+from . import auth, desk, events_pages, federation, feeds, media, network_pages, pages, site_pages
 from .admission import BODY_TIMEOUT_SECONDS, InboxLimits
 from .auth import CsrfError, Forbidden, LoginLimits, LoginRequired, login_redirect
 from .context import InstanceMiddleware
@@ -133,7 +133,7 @@ def create_app(
 
     app = Starlette(
         routes=[*federation.routes, *pages.routes, *site_pages.routes, *events_pages.routes,
-                *media.routes, *feeds.routes, *auth.routes, *desk.routes,
+                *network_pages.routes, *media.routes, *feeds.routes, *auth.routes, *desk.routes,
                 Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")],
         middleware=[Middleware(InstanceMiddleware, resolve=resolve),
                     Middleware(SecurityHeadersMiddleware)],

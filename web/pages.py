@@ -127,7 +127,7 @@ async def directory(request: Request) -> Response:
     actors = await storage.list_subscribed_actors(instance.db)
     return render(request, "directory.html", {
         "associations": [{"name": plain_text(actor.name) or actor.preferred_username or actor.host,
-                          "handle": actor.handle, "url": actor.uri}
+                          "handle": actor.handle, "url": actor.uri, "domain": actor.host}
                          for actor in actors],
     })
 

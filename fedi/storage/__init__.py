@@ -24,6 +24,7 @@ from .models import (
     StoredActivity,
 )
 from .moderation import *  # noqa: F401,F403  (comments waiting for review, blocked accounts)
+from .network import *  # noqa: F401,F403  (the relay's pages and admin)
 from .pages import *  # noqa: F401,F403  (static pages, booklet, greeters, contact messages)
 from .queries import *  # noqa: F401,F403  (the query functions are the storage API)
 from .site import *  # noqa: F401,F403  (accounts, sessions, settings, the desk's posts)

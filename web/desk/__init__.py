@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from . import accounts, comments, events, greeters, messages, pages, photos, posts, settings
+from . import accounts, comments, events, greeters, messages, pages, photos, posts, relay, settings
 
 routes = [*posts.routes, *photos.routes, *events.routes, *pages.routes, *greeters.routes,
-          *messages.routes, *comments.routes,
-          *settings.routes, *accounts.routes]
+          *messages.routes, *comments.routes, *settings.routes, *accounts.routes, *relay.routes]

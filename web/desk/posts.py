@@ -28,6 +28,8 @@ ACTIONS = ("publish", "draft", "schedule")
 async def dashboard(request: Request) -> Response:
     await require_session(request)
     instance = instance_of(request)
+    if instance.config.role == "relay":
+        return RedirectResponse("/desk/relay", status_code=303)
     author = instance.association.uri
     return render(request, "desk/dashboard.html", {
         "waiting": await storage.list_local_posts(instance.db, author, ("draft", "scheduled"), DESK_LIST),

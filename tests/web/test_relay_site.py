@@ -1,0 +1,94 @@
+"""The relay's own site and admin: a page per association, the network's figures, and the
+relay admin approving subscriptions, keeping the allowlist and hiding posts from the web."""
+
+from __future__ import annotations
+
+from html import unescape
+
+import pytest
+
+from desk_testing import alert_of, log_in
+from fedi import outbox, storage
+from fedi_testing import settle
+
+
+@pytest.fixture
+async def network(make_instance):
+    hub = await make_instance("relay", role="relay")
+    lyon = await make_instance("avf-lyon")
+    paris = await make_instance("avf-paris")
+    await storage.put_relay_allowed(hub.db, lyon.instance.config.host)
+    for member in (lyon, paris):
+        await outbox.subscribe_to_relay(member.instance, hub.url)
+    await settle(hub, lyon, paris)
+    return hub, lyon, paris
+
+
+async def test_each_association_has_its_page_and_the_network_its_figures(network):
+    hub, lyon, paris = network
+    await outbox.publish_post(lyon.instance, "Forum des associations samedi", title="Forum")
+    await settle(hub, lyon, paris)
+    desk = await log_in(hub)  # any visitor would see the same pages
+
+    directory = (await desk.page("/associations")).text
+    host = lyon.instance.config.host
+    assert f'href="/associations/{host}"' in directory and "Avf Lyon" in directory
+    page = await desk.page(f"/associations/{host}")
+    assert page.status_code == 200
+    assert "Forum des associations samedi" in page.text and f"@avf-lyon@{host}" in page.text
+    unknown = await desk.page(f"/associations/{paris.instance.config.host}")  # not approved yet
+    assert unknown.status_code == 404
+
+    stats = unescape((await desk.page("/stats")).text)
+    assert "1 association dans le réseau" in stats
+    assert "1 abonnement en attente d'approbation" in stats
+    assert "<td>1</td>" in stats  # this week's one post
+    await desk.aclose()
+
+
+async def test_the_relay_admin_approves_a_subscription_on_the_web(network):
+    hub, lyon, paris = network
+    desk = await log_in(hub)
+    assert (await desk.page("/desk")).headers["location"] == "/desk/relay"
+    admin = await desk.page("/desk/relay")
+    assert paris.instance.config.host in admin.text and "Approuver" in admin.text
+
+    response = await desk.submit("/desk/relay", "/desk/relay/decide", {
+        "domain": paris.instance.config.host, "decision": "approve"})
+    assert response.status_code == 303
+    await settle(hub, lyon, paris)
+    follow = await storage.get_follow(paris.db, paris.instance.instance_actor.uri, f"{hub.url}/actor")
+    assert follow.state == "accepted"
+    post = await outbox.publish_post(lyon.instance, "Pique-nique au parc")
+    await settle(hub, lyon, paris)
+    assert await storage.get_post_by_uri(paris.db, post.uri) is not None
+    await desk.aclose()
+
+
+async def test_the_allowlist_hiding_and_bad_input(network):
+    hub, lyon, paris = network
+    post = await outbox.publish_post(lyon.instance, "Annonce douteuse")
+    await settle(hub, lyon, paris)
+    desk = await log_in(hub)
+
+    await desk.submit("/desk/relay", "/desk/relay/allow", {"domain": "https://avf-ville.fr/", "action": "add"})
+    assert await storage.is_relay_allowed(hub.db, "avf-ville.fr")
+    response = await desk.submit("/desk/relay", "/desk/relay/allow", {"domain": "pas un domaine", "action": "add"})
+    assert response.status_code == 400 and "avf-ville.fr" in alert_of(response.text)
+
+    await desk.submit("/desk/relay", "/desk/relay/hide", {"post": post.uri})
+    assert "Annonce douteuse" not in (await desk.page("/")).text
+    response = await desk.submit("/desk/relay", "/desk/relay/decide", {"domain": "nope.example", "decision": "approve"})
+    assert response.status_code == 404
+    await desk.aclose()
+
+
+async def test_editors_and_instances_have_no_relay_admin(network):
+    hub, lyon, paris = network
+    editor = await log_in(hub, "paul", role="editor")
+    assert (await editor.page("/desk/relay")).status_code == 403
+    await editor.aclose()
+    desk = await log_in(lyon)
+    assert (await desk.page("/desk/relay")).status_code == 404
+    assert (await desk.page("/stats")).status_code == 404
+    await desk.aclose()

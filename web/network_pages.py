@@ -1,0 +1,54 @@
+"""The relay's own pages besides its home and directory: one page per association of the
+network, and the network's statistics."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from activitypub.errors import NotFound
+from fedi import storage
+from fedi.content import plain_text
+from fedi.instance import Instance
+from fedi.statistics import network_statistics
+
+from .context import instance_of
+from .rendering import render
+
+ASSOCIATION_POSTS = 20
+
+
+def _relay(request: Request) -> Instance:
+    instance = instance_of(request)
+    if instance.config.role != "relay":
+        raise NotFound("only the relay has network pages")
+    return instance
+
+
+async def association(request: Request) -> Response:
+    """What one association published, as the relay received it, with how to follow it."""
+    instance = _relay(request)
+    domain = request.path_params["domain"].lower()
+    subscription = await storage.get_relay_subscription(instance.db, domain)
+    if subscription is None or subscription.state != "accepted":
+        raise NotFound("no such association in the network")
+    actors = [actor for actor in await storage.list_subscribed_actors(instance.db) if actor.host == domain]
+    posts = await storage.list_network_posts_from(instance.db, domain, ASSOCIATION_POSTS)
+    return render(request, "association.html", {
+        "domain": domain,
+        "actors": [{"name": plain_text(actor.name) or actor.preferred_username or domain,
+                    "handle": actor.handle, "url": actor.uri} for actor in actors],
+        "posts": posts,
+    })
+
+
+async def statistics(request: Request) -> Response:
+    instance = _relay(request)
+    return render(request, "stats.html", {"stats": await network_statistics(instance)})
+
+
+routes = [
+    Route("/associations/{domain}", association),
+    Route("/stats", statistics),
+]
