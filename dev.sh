@@ -36,6 +36,15 @@ setup_browser() {
     (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 }
 
+setup_postgres() {
+    # The relay's tests also run on PostgreSQL: tests/pg_testing.py starts a throwaway cluster
+    # (initdb + pg_ctl, as the postgres user when root) from Debian's PostgreSQL 15 server.
+    if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    fi
+}
+
 case "${1:-}" in
     demo)
         setup_python
@@ -47,6 +56,7 @@ case "${1:-}" in
         setup_interop
         setup_activityrelay
         setup_browser
+        setup_postgres
         shift
         exec .venv/bin/python -m pytest -q "$@"
         ;;

@@ -13,14 +13,23 @@ import tempfile
 from pathlib import Path
 
 from . import storage
-from .config import ConfigError, config_path, database_path
+from .config import ConfigError, config_path, database_location, database_path, load_config
 from .storage import Database
+from .storage.postgres import BACKUP_HINT
 
 CONFIG_TABLE = "backup_config"
 FILES_TABLE = "backup_files"
 
 
+def postgres_url(directory: Path) -> str | None:
+    """The PostgreSQL database DIR/fedi.toml names (a relay at scale: its backups are pg_dump's
+    job), or None (SQLite, or no settings yet)."""
+    return load_config(directory).database_url if config_path(directory).exists() else None
+
+
 async def backup(directory: Path, target: Path) -> None:
+    if postgres_url(directory):
+        raise ConfigError(BACKUP_HINT)
     if not database_path(directory).exists():
         raise ConfigError(f"{directory} has no fedi database")
     partial = target.with_name(target.name + ".partial")
@@ -53,6 +62,8 @@ def _site_files(directory: Path) -> list[Path]:
 def restore(directory: Path, source: Path) -> None:
     """Replaces the instance's database (and settings) with a backup, after checking it.
     Stop the server first."""
+    if postgres_url(directory):
+        raise ConfigError(BACKUP_HINT)
     problems = integrity_problems(source)
     if problems:
         raise ConfigError(f"{source} is not a usable fedi backup: {problems[0]}")
@@ -113,7 +124,7 @@ def integrity_problems(path: Path) -> list[str]:
 
 
 async def queue_summary(directory: Path) -> dict[str, dict[str, int]]:
-    db = await Database.open(database_path(directory))
+    db = await Database.open(database_location(directory, load_config(directory)))
     try:
         return {"deliveries": await storage.count_deliveries(db),
                 "inbox": await storage.count_inbox_items(db)}

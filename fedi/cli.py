@@ -24,7 +24,7 @@ from .config import ConfigError, database_path, load_config, new_config
 from .instance import Instance, create_instance_files, open_instance
 from .storage import StorageError
 from .tenants import add_tenant, open_tenants, tenant_directories
-from .workers import run_until_idle
+from .workers import deliver_until_stopped, run_until_idle
 
 Action = Callable[[Instance, argparse.Namespace], Awaitable[int]]
 
@@ -146,7 +146,10 @@ async def cmd_unfollow(instance: Instance, args: argparse.Namespace) -> int:
 
 @_with_instance
 async def cmd_deliver(instance: Instance, args: argparse.Namespace) -> int:
-    await run_until_idle(instance)
+    if args.forever:
+        await deliver_until_stopped(instance)
+    else:
+        await run_until_idle(instance)
     return 0
 
 
@@ -193,12 +196,17 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     directory = Path(args.dir)
-    problems = backup.integrity_problems(database_path(directory))
-    if problems:
-        print("database damaged:\n  " + "\n  ".join(problems))
-        return 1
-    queues = asyncio.run(backup.queue_summary(directory))
-    print("database ok")
+    if backup.postgres_url(directory):
+        queues = asyncio.run(backup.queue_summary(directory))
+        print("database: PostgreSQL (database_url in fedi.toml), reachable; checking its pages is"
+              " PostgreSQL's own job (pg_amcheck), and its backup tool is pg_dump")
+    else:
+        problems = backup.integrity_problems(database_path(directory))
+        if problems:
+            print("database damaged:\n  " + "\n  ".join(problems))
+            return 1
+        queues = asyncio.run(backup.queue_summary(directory))
+        print("database ok")
     for name, states in queues.items():
         counts = ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
         print(f"{name}: {counts or 'empty'}")
@@ -248,7 +256,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target")
     p = command("unfollow", cmd_unfollow, "stop following an actor")
     p.add_argument("target")
-    command("deliver", cmd_deliver, "deliver what is queued now, without serving")
+    p = command("deliver", cmd_deliver, "deliver what is queued now, without serving")
+    p.add_argument("--forever", action="store_true",
+                   help="keep delivering beside the server until SIGTERM/SIGINT (run several"
+                        " on a relay on PostgreSQL)")
     p = command("block", cmd_block, "block a domain: refuse it, purge what came from it, stop delivering")
     p.add_argument("domain", help="e.g. spam.example (subdomains and every port included)")
     p.add_argument("--reason", help="a note for the other admins")

@@ -27,6 +27,7 @@ class Config:
     allow_private: bool = False  # talk http to loopback/private addresses: tests and demo only
     language: str = "fr"
     timezone: str = "Europe/Paris"  # events are entered and shown in this zone
+    database_url: str | None = None  # postgresql://... (a relay at scale); none: DIR/fedi.sqlite3
 
     @property
     def host(self) -> str:
@@ -79,10 +80,21 @@ def database_path(directory: Path) -> Path:
     return directory / DATABASE_FILE
 
 
+def database_location(directory: Path, config: Config) -> Path | str:
+    """The SQLite file in DIR, or the PostgreSQL URL that fedi.toml names."""
+    if config.database_url is None:
+        return database_path(directory)
+    if not config.database_url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(f"database_url must be a postgresql:// URL, not {config.database_url!r}")
+    return config.database_url
+
+
 def save_config(directory: Path, config: Config) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     lines = ["# fedi settings. Restart the server after a change.\n"]
     for key, value in asdict(config).items():
+        if value is None:
+            continue  # TOML has no null: an unset option is left out
         rendered = ("true" if value else "false") if isinstance(value, bool) else json.dumps(value)
         lines.append(f"{key} = {rendered}\n")
     tmp = config_path(directory).with_suffix(".tmp")

@@ -18,7 +18,7 @@ from activitypub.http import make_client
 from activitypub.keys import generate_rsa_key, load_private_key, private_key_to_pem, public_key_to_pem
 
 from . import __version__, storage
-from .config import Config, ConfigError, database_path, load_config, save_config
+from .config import Config, ConfigError, database_location, database_path, load_config, save_config
 from .settings import SiteSettings, load_settings
 from .storage import Database, LocalActor
 from .urls import Urls
@@ -90,7 +90,7 @@ async def create_instance_files(directory: Path, config: Config, summary: str = 
         raise ConfigError(f"{directory} already holds a fedi database; refusing to overwrite it")
     summary = summary.strip() or f"{config.title} : accueil des nouveaux arrivants."
     save_config(directory, config)
-    db = await Database.open(database_path(directory))
+    db = await Database.open(database_location(directory, config))
     try:
         urls = Urls(config.url)
         async with db.transaction() as tx:
@@ -103,12 +103,17 @@ async def create_instance_files(directory: Path, config: Config, summary: str = 
 
 
 async def create_relay_files(directory: Path, config: Config) -> None:
-    """`fedi relay init`: settings, database and the relay's actor (an Application at /actor)."""
+    """`fedi relay init`: settings, database and the relay's actor (an Application at /actor).
+    The database is DIR/fedi.sqlite3, or the PostgreSQL database of `config.database_url`."""
     if database_path(directory).exists():
         raise ConfigError(f"{directory} already holds a fedi database; refusing to overwrite it")
-    save_config(directory, config)
-    db = await Database.open(database_path(directory))
+    directory.mkdir(parents=True, exist_ok=True)
+    db = await Database.open(database_location(directory, config))
     try:
+        if await storage.get_local_actor_by_kind(db, "instance") is not None:
+            raise ConfigError("the database of database_url already holds a fedi relay or instance;"
+                              " refusing to overwrite it (give an empty database)")
+        save_config(directory, config)
         async with db.transaction() as tx:
             await _put_new_actor(tx, config.name, Urls(config.url).instance_actor, "instance",
                                  "Application", config.title,
@@ -132,7 +137,7 @@ async def open_instance(directory: Path, *, http: httpx.AsyncClient | None = Non
     """Opens an instance's directory. `http` lets several instances of one process share a
     client (and its connections); by default each has its own."""
     config = load_config(directory)
-    db = await Database.open(database_path(directory))
+    db = await Database.open(database_location(directory, config))
     instance_actor = await storage.get_local_actor_by_kind(db, "instance")
     association = await storage.get_local_actor_by_kind(db, "association")
     if config.role == "relay":

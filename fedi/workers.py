@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Awaitable, Callable
 
 from . import delivery, inbox, outbox, storage
@@ -20,19 +21,28 @@ TENANT_IDLE_POLL_SECONDS = 10.0  # many instances in one process: their own work
 
 
 class Workers:
-    def __init__(self, instance: Instance, *, idle_poll: float = IDLE_POLL_SECONDS) -> None:
+    def __init__(self, instance: Instance, *, idle_poll: float = IDLE_POLL_SECONDS,
+                 delivery_only: bool = False) -> None:
         self.instance = instance
         self.idle_poll = idle_poll
+        self.delivery_only = delivery_only  # an extra delivery process (`fedi deliver --forever`)
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
 
     async def start(self) -> None:
+        if self.delivery_only:  # the server and other delivery processes hold leases of their own
+            self._tasks = [self._delivery_task()]
+            return
         await storage.release_leases(self.instance.db)
         self._tasks = [
             asyncio.create_task(self._loop("inbox", inbox.process_due, self.instance.wakeups.inbox)),
-            asyncio.create_task(self._loop("delivery", delivery.deliver_due, self.instance.wakeups.delivery)),
+            self._delivery_task(),
             asyncio.create_task(self._loop("schedule", outbox.publish_due_posts, asyncio.Event())),
         ]
+
+    def _delivery_task(self) -> asyncio.Task[None]:
+        wakeup = self.instance.wakeups.delivery
+        return asyncio.create_task(self._loop("delivery", delivery.deliver_due, wakeup))
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
         """Lets the current step finish (bounded), then stops; unfinished rows stay queued."""
@@ -66,6 +76,22 @@ class Workers:
                 await asyncio.wait_for(wakeup.wait(), self.idle_poll)
             except TimeoutError:
                 pass
+
+
+async def deliver_until_stopped(instance: Instance) -> None:
+    """`fedi deliver --forever`: delivers from the queue that the server fills, beside it (and
+    beside other such processes on PostgreSQL, where each row is claimed by one of them only),
+    until SIGTERM or SIGINT; the current step ends first and unfinished rows stay queued."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    workers = Workers(instance, delivery_only=True)
+    await workers.start()
+    try:
+        await stopping.wait()
+    finally:
+        await workers.stop()
 
 
 async def run_until_idle(instance: Instance, max_rounds: int = 100) -> None:

@@ -1,4 +1,4 @@
-"""Storage: the SQLite database and the one module of queries.
+"""Storage: the database (SQLite; PostgreSQL for a relay at scale) and the modules of queries.
 
 Functions that take a `Transaction` are steps of a larger transaction opened by the caller
 (`async with db.transaction() as tx`); functions that take a `Database` commit on their own.

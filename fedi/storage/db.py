@@ -1,7 +1,11 @@
-"""One SQLite connection per process, in WAL mode, with explicit transactions.
+"""The database: one interface, two engines.
 
+SQLite (the default, here): one connection per process, in WAL mode, with explicit transactions.
 aiosqlite runs every call on one thread, so all statements are serialised anyway; an asyncio
 lock keeps one coroutine's transaction from interleaving with another's statements.
+
+PostgreSQL (`postgres.py`): for a relay that outgrew one machine, chosen by a `postgresql://`
+URL. Queries are written once, with `?` placeholders; `dialect` says where they must differ.
 """
 
 from __future__ import annotations
@@ -9,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import aiosqlite
 
@@ -21,21 +26,92 @@ from .schema import migrate
 log = logging.getLogger(__name__)
 
 OPEN_HINT = " (are its directory and file writable by this user, and is the disk not full?)"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 Params = Iterable[Any] | dict[str, Any]
+Dialect = Literal["sqlite", "postgresql"]
 
 
 class StorageError(Exception):
     """The database cannot be written (disk full, read-only file...): nothing was changed."""
 
 
-class Database:
+class Row(Protocol):
+    """A result row: `row["column"]`, `row[0]` and `dict(row)` (sqlite3.Row and asyncpg.Record)."""
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+
+    def keys(self) -> Iterable[str]: ...
+
+
+def is_postgres_url(location: Path | str) -> bool:
+    return isinstance(location, str) and location.startswith(POSTGRES_SCHEMES)
+
+
+class Transaction(ABC):
+    """Statements of one open transaction (opened by `Database.transaction`)."""
+
+    dialect: Dialect
+
+    @abstractmethod
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Runs one statement; returns the last inserted row id (or the affected row count)."""
+
+    @abstractmethod
+    async def rowcount(self, sql: str, params: Params = ()) -> int:
+        """Runs one statement; returns how many rows it changed."""
+
+    @abstractmethod
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
+
+    @abstractmethod
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
+
+    @abstractmethod
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+
+class Database(ABC):
+    dialect: Dialect
+
+    @staticmethod
+    async def open(location: Path | str) -> Database:
+        """A file path opens SQLite; a `postgresql://` URL opens PostgreSQL. The schema's
+        migrations are applied at once."""
+        if is_postgres_url(location):
+            from .postgres import PostgresDatabase
+
+            return await PostgresDatabase.connect(str(location))
+        return await SqliteDatabase.connect(location)
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """All statements inside commit together or not at all. The database failing to write
+        (full disk, read-only file, unreachable server) raises StorageError after the rollback."""
+
+    @abstractmethod
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
+
+    @abstractmethod
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+    @abstractmethod
+    async def backup(self, target: Path) -> None:
+        """An online, consistent copy of the database in one file."""
+
+
+class SqliteDatabase(Database):
+    dialect: Dialect = "sqlite"
+
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._connection = connection
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path | str) -> Database:
+    async def connect(cls, path: Path | str) -> SqliteDatabase:
         try:
             connection = await aiosqlite.connect(str(path), isolation_level=None)
         except sqlite3.DatabaseError as error:
@@ -65,8 +141,6 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        """All statements inside commit together or not at all. The database failing to write
-        (full disk, read-only file, locked too long) raises StorageError after the rollback."""
         async with self._lock:
             try:
                 await self._connection.execute("BEGIN IMMEDIATE")
@@ -74,7 +148,7 @@ class Database:
                 _raise_if_unwritable(error)
                 raise
             try:
-                yield Transaction(self._connection)
+                yield SqliteTransaction(self._connection)
                 await self._connection.commit()
             except sqlite3.DatabaseError as error:
                 await self._rollback()
@@ -90,24 +164,24 @@ class Database:
         except sqlite3.Error as error:  # SQLite may already have rolled back on its own
             log.warning("rollback after a failed write: %s", error)
 
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         async with self._lock:
             try:
-                return await Transaction(self._connection).fetchone(sql, params)
+                return await SqliteTransaction(self._connection).fetchone(sql, params)
             except sqlite3.DatabaseError as error:
                 _raise_if_unwritable(error)
                 raise
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         async with self._lock:
             try:
-                return await Transaction(self._connection).fetchall(sql, params)
+                return await SqliteTransaction(self._connection).fetchall(sql, params)
             except sqlite3.DatabaseError as error:
                 _raise_if_unwritable(error)
                 raise
 
     async def backup(self, target: Path) -> None:
-        """An online, consistent copy of the database (SQLite's backup API)."""
+        """SQLite's backup API: consistent while the server keeps writing."""
         async with self._lock:
             destination = await aiosqlite.connect(str(target))
             try:
@@ -123,14 +197,15 @@ def _raise_if_unwritable(error: sqlite3.DatabaseError) -> None:
         raise StorageError(str(error)) from error
 
 
-class Transaction:
-    """Statements of one open transaction (the lock is held by `Database.transaction`)."""
+class SqliteTransaction(Transaction):
+    """Statements of one open transaction (the lock is held by `SqliteDatabase.transaction`)."""
+
+    dialect: Dialect = "sqlite"
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._connection = connection
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        """Runs one statement; returns the last inserted row id (or the affected row count)."""
         async with self._connection.execute(sql, params) as cursor:
             return cursor.lastrowid if cursor.lastrowid else cursor.rowcount
 
@@ -141,11 +216,11 @@ class Transaction:
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         await self._connection.executemany(sql, rows)
 
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         async with self._connection.execute(sql, params) as cursor:
             row: sqlite3.Row | None = await cursor.fetchone()
             return row
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         async with self._connection.execute(sql, params) as cursor:
             return list(await cursor.fetchall())

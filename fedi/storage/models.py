@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .db import Row
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,7 @@ class LocalActor:
         return self.uri + "#main-key"
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> LocalActor:
+    def from_row(cls, row: Row) -> LocalActor:
         return cls(**{**dict(row), "manually_approves": bool(row["manually_approves"])})
 
 
@@ -54,7 +56,7 @@ class RemoteActor:
         return f"@{self.preferred_username or '?'}@{self.host}"
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> RemoteActor:
+    def from_row(cls, row: Row) -> RemoteActor:
         return cls(**{**dict(row), "raw": json.loads(row["raw"])})
 
 
@@ -67,7 +69,7 @@ class Follow:
     created_at: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Follow:
+    def from_row(cls, row: Row) -> Follow:
         return cls(**dict(row))
 
 
@@ -109,7 +111,7 @@ class Post:
         return self.status in ("published", "deleted")
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Post:
+    def from_row(cls, row: Row) -> Post:
         data = dict(row)
         data["is_local"] = bool(data["is_local"])
         data["raw"] = json.loads(data["raw"]) if data["raw"] else None
@@ -139,7 +141,7 @@ class Attachment:
     alt: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Attachment:
+    def from_row(cls, row: Row) -> Attachment:
         return cls(**dict(row))
 
 
@@ -158,7 +160,7 @@ class Account:
         return self.role == "admin"
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Account:
+    def from_row(cls, row: Row) -> Account:
         return cls(**dict(row))
 
 
@@ -181,7 +183,7 @@ class StoredActivity:
     created_at: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> StoredActivity:
+    def from_row(cls, row: Row) -> StoredActivity:
         data = dict(row)
         return cls(**{**data, "public": bool(data["public"]), "body": json.loads(data["body"])})
 
@@ -197,7 +199,7 @@ class Delivery:
     signer_uri: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Delivery:
+    def from_row(cls, row: Row) -> Delivery:
         return cls(
             id=row["id"],
             activity_id=row["activity_id"],
@@ -219,7 +221,7 @@ class InboxItem:
     attempts: int
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> InboxItem:
+    def from_row(cls, row: Row) -> InboxItem:
         return cls(
             id=row["id"],
             activity_uri=row["activity_uri"],
@@ -246,7 +248,7 @@ class DomainBlock:
     created_at: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> DomainBlock:
+    def from_row(cls, row: Row) -> DomainBlock:
         return cls(**dict(row))
 
 
@@ -273,5 +275,5 @@ class RelaySubscription:
     created_at: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> RelaySubscription:
+    def from_row(cls, row: Row) -> RelaySubscription:
         return cls(**{**dict(row), "follow": json.loads(row["follow"])})

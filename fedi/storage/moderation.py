@@ -3,10 +3,9 @@ association's profile and followers as the settings page changes and shows them.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, fields
 
-from .db import Transaction
+from .db import Row, Transaction
 from .models import Post
 from .queries import Reader, utc_now_iso
 
@@ -44,7 +43,7 @@ _COMMENTS = (
 )
 
 
-def _comment(row: sqlite3.Row) -> Comment:
+def _comment(row: Row) -> Comment:
     data = dict(row)
     post_columns = {key: value for key, value in data.items() if key in _POST_COLUMNS}
     post = Post.from_row(post_columns)  # type: ignore[arg-type]  # a dict reads like a row

@@ -7,10 +7,9 @@ pages get `GreeterCard`s, which have no e-mail field at all, so no template can 
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
-from .db import Database, Transaction
+from .db import Database, Row, Transaction
 from .queries import Reader, utc_now_iso
 
 __all__ = [
@@ -38,7 +37,7 @@ class Page:
     updated_at: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Page:
+    def from_row(cls, row: Row) -> Page:
         return cls(**dict(row))
 
 
@@ -57,7 +56,7 @@ class Greeter:
     created_at: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Greeter:
+    def from_row(cls, row: Row) -> Greeter:
         return cls(**dict(row))
 
 
@@ -75,7 +74,7 @@ class GreeterCard:
     photo_height: int | None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> GreeterCard:
+    def from_row(cls, row: Row) -> GreeterCard:
         return cls(**dict(row))
 
 
@@ -97,7 +96,7 @@ class Message:
         return self.state == "new"
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Message:
+    def from_row(cls, row: Row) -> Message:
         return cls(**dict(row))
 
 

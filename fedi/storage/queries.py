@@ -34,6 +34,27 @@ def utc_now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# --- where SQLite and PostgreSQL differ ---------------------------------------------------------
+
+
+def _greatest(db: Reader, *terms: str) -> str:
+    """The largest of several values of one row (SQLite's MAX(a, b), PostgreSQL's GREATEST)."""
+    return f"{'MAX' if db.dialect == 'sqlite' else 'GREATEST'}({', '.join(terms)})"
+
+
+def _in_json_list(db: Reader) -> str:
+    """`IN` the values of a JSON list given as one parameter (one parameter, any length)."""
+    if db.dialect == "sqlite":
+        return "IN (SELECT value FROM json_each(?))"
+    return "IN (SELECT json_array_elements_text(CAST(? AS json)))"
+
+
+def _skip_locked(db: Reader, table: str) -> str:
+    """On PostgreSQL several processes claim from one queue: a row that another is claiming
+    right now is skipped, never waited for nor claimed twice. (SQLite has one writer at a time.)"""
+    return f" FOR UPDATE OF {table} SKIP LOCKED" if db.dialect == "postgresql" else ""
+
+
 # --- local actors -------------------------------------------------------------------------------
 
 
@@ -369,11 +390,13 @@ async def put_activity(
     tx: Transaction, *, uri: str, actor: str, type: str, object_uri: str | None, public: bool,
     body: dict[str, Any],
 ) -> int:
-    return await tx.execute(
+    row = await tx.fetchone(
         "INSERT INTO activities (uri, actor, type, object_uri, public, body, created_at)"
-        " VALUES (?,?,?,?,?,?,?)",
+        " VALUES (?,?,?,?,?,?,?) RETURNING id",
         (uri, actor, type, object_uri, int(public), json.dumps(body), utc_now_iso()),
     )
+    assert row is not None
+    return int(row[0])
 
 
 async def get_activity_by_uri(db: Reader, uri: str) -> StoredActivity | None:
@@ -428,7 +451,7 @@ async def claim_due_deliveries(db: Database, now: float, limit: int, lease: floa
             " WHERE d.state = 'queued' AND d.next_attempt_at <= ? AND d.locked_until <= ?"
             " AND COALESCE(h.retry_after, 0) <= ? AND NOT EXISTS (SELECT 1 FROM deliveries e"
             "  WHERE e.inbox = d.inbox AND e.state = 'queued' AND e.attempts > 0 AND e.id < d.id)"
-            " ORDER BY d.id LIMIT ?) RETURNING id",
+            f" ORDER BY d.id LIMIT ?{_skip_locked(tx, 'd')}) RETURNING id",
             (now + lease, now, now, now, limit),
         )
         if not rows:
@@ -454,9 +477,9 @@ async def mark_delivery_done(db: Database, delivery_id: int, now: float) -> None
         )
         if row is not None and row["attempts"] > 1:
             await tx.execute(
-                "UPDATE deliveries SET next_attempt_at = MIN(next_attempt_at, ?)"
-                " WHERE inbox = ? AND state = 'queued'",
-                (now, row["inbox"]),
+                "UPDATE deliveries SET next_attempt_at = ?"
+                " WHERE inbox = ? AND state = 'queued' AND next_attempt_at > ?",
+                (now, row["inbox"], now),
             )
 
 
@@ -497,7 +520,10 @@ async def _give_up(db: Database, queue: str, row_id: int, error: str) -> None:
 
 
 async def release_leases(db: Database) -> None:
-    """At start: rows claimed by a process that died are free to take again."""
+    """At start: rows claimed by a process that died are free to take again. Not on PostgreSQL,
+    where other processes deliver from the same queue: their leases run out on their own."""
+    if db.dialect == "postgresql":
+        return
     async with db.transaction() as tx:
         await tx.execute("UPDATE deliveries SET locked_until = 0 WHERE state = 'queued'")
         await tx.execute("UPDATE inbox SET locked_until = 0 WHERE state = 'queued'")
@@ -511,8 +537,9 @@ async def count_deliveries(db: Reader) -> dict[str, int]:
 async def next_delivery_due_at(db: Reader) -> float | None:
     """When `claim_due_deliveries` will next find something (rows waiting behind an older failed
     delivery to their inbox are not counted: they become due when it passes)."""
+    due = _greatest(db, "d.next_attempt_at", "d.locked_until", "COALESCE(h.retry_after, 0)")
     row = await db.fetchone(
-        "SELECT MIN(MAX(d.next_attempt_at, d.locked_until, COALESCE(h.retry_after, 0)))"
+        f"SELECT MIN({due})"
         " FROM deliveries d LEFT JOIN hosts h ON h.host = d.host WHERE d.state = 'queued'"
         " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.inbox = d.inbox"
         "  AND e.state = 'queued' AND e.attempts > 0 AND e.id < d.id)"
@@ -576,7 +603,7 @@ async def set_host_retry_after(db: Database, host: str, retry_after: float) -> N
     async with db.transaction() as tx:
         await tx.execute(
             "INSERT INTO hosts (host, retry_after) VALUES (?, ?) ON CONFLICT(host) DO UPDATE"
-            " SET retry_after = MAX(hosts.retry_after, excluded.retry_after)",
+            " SET retry_after = excluded.retry_after WHERE hosts.retry_after < excluded.retry_after",
             (host, retry_after),
         )
 
@@ -686,8 +713,8 @@ async def _queued_hosts_under(tx: Transaction, domain: str) -> list[str]:
 
 
 async def _purge(tx: Transaction, actors: str, hosts: str) -> DomainPurge:
-    """`actors` and `hosts` are JSON lists (read with json_each: one parameter, any length)."""
-    among = "IN (SELECT value FROM json_each(?))"
+    """`actors` and `hosts` are JSON lists (one parameter, any length)."""
+    among = _in_json_list(tx)
     return DomainPurge(
         follows=await tx.rowcount(
             f"DELETE FROM follows WHERE follower {among} OR followee {among}", (actors, actors)),
@@ -728,7 +755,8 @@ async def claim_inbox_items(db: Database, now: float, limit: int, lease: float) 
         rows = await tx.fetchall(
             "UPDATE inbox SET locked_until = ? WHERE id IN (SELECT id FROM inbox"
             " WHERE state = 'queued' AND next_attempt_at <= ? AND locked_until <= ?"
-            " ORDER BY id LIMIT ?) RETURNING id, activity_uri, actor, type, body, attempts",
+            f" ORDER BY id LIMIT ?{_skip_locked(tx, 'inbox')})"
+            " RETURNING id, activity_uri, actor, type, body, attempts",
             (now + lease, now, now, limit),
         )
     return sorted((InboxItem.from_row(row) for row in rows), key=lambda item: item.id)
@@ -755,9 +783,8 @@ async def count_inbox_items(db: Reader) -> dict[str, int]:
 
 
 async def next_inbox_due_at(db: Reader) -> float | None:
-    row = await db.fetchone(
-        "SELECT MIN(MAX(next_attempt_at, locked_until)) FROM inbox WHERE state = 'queued'"
-    )
+    due = _greatest(db, "next_attempt_at", "locked_until")
+    row = await db.fetchone(f"SELECT MIN({due}) FROM inbox WHERE state = 'queued'")
     return float(row[0]) if row and row[0] is not None else None
 
 
@@ -794,7 +821,7 @@ async def count_reactions_of(db: Reader, object_uris: list[str]) -> dict[str, di
     counts = {uri: {"Like": 0, "Announce": 0} for uri in object_uris}
     rows = await db.fetchall(
         "SELECT object_uri, type, COUNT(*) FROM reactions"
-        " WHERE object_uri IN (SELECT value FROM json_each(?)) GROUP BY object_uri, type",
+        f" WHERE object_uri {_in_json_list(db)} GROUP BY object_uri, type",
         (json.dumps(object_uris),),
     )
     for row in rows:
@@ -831,7 +858,7 @@ async def get_relay_subscription(db: Reader, domain: str) -> RelaySubscription |
 
 async def list_relay_subscriptions(db: Reader, state: str | None = None) -> list[RelaySubscription]:
     rows = await db.fetchall(
-        "SELECT * FROM relay_subscriptions WHERE ? IS NULL OR state = ? ORDER BY domain",
+        "SELECT * FROM relay_subscriptions WHERE CAST(? AS TEXT) IS NULL OR state = ? ORDER BY domain",
         (state, state),
     )
     return [RelaySubscription.from_row(row) for row in rows]

@@ -175,11 +175,13 @@ async def put_media(
     db: Database, filename: str, media_type: str, width: int, height: int, size: int
 ) -> int:
     async with db.transaction() as tx:
-        return await tx.execute(
+        row = await tx.fetchone(
             "INSERT INTO media (filename, media_type, width, height, size, created_at)"
-            " VALUES (?,?,?,?,?,?)",
+            " VALUES (?,?,?,?,?,?) RETURNING id",
             (filename, media_type, width, height, size, utc_now_iso()),
         )
+    assert row is not None
+    return int(row[0])
 
 
 async def get_media(db: Reader, media_id: int) -> Attachment | None:

@@ -8,7 +8,7 @@ import pytest
 
 from activitypub.vocab import PUBLIC
 from fedi import blocks, outbox, relay, storage
-from fedi_testing import signer_of, settle
+from fedi_testing import settle, signer_of
 
 
 @pytest.fixture
