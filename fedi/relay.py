@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +21,7 @@ from activitypub.nodeinfo import fetch_nodeinfo
 from activitypub.vocab import PUBLIC, Activity, as_id, host_of, is_public, parse_note, same_origin
 
 from . import storage
+from .content import plain_text
 from .delivery import enqueue
 from .documents import activity_document, without_context
 from .inbox.notes import check_author, stored_fields
@@ -30,6 +32,8 @@ from .storage import RelaySubscription, utc_now_iso
 log = logging.getLogger(__name__)
 
 FORWARDED_TYPES = ("Create", "Update", "Delete")
+RELEARN_DAYS = 1
+MAX_PLACE_NAME = 100
 
 
 async def check_sender(instance: Instance, activity: Activity) -> None:
@@ -59,18 +63,39 @@ async def handle_subscribe(instance: Instance, activity: Activity) -> None:
 
 
 async def learn_association(instance: Instance, subscriber: str) -> None:
-    """For the directory: an instance of ours names its association in its NodeInfo
-    (`metadata.association`); its actor is fetched from its origin and kept. Other servers
-    (Mastodon) name none, and that is fine."""
+    """For the directory: an instance of ours names its association, town and region in its
+    NodeInfo (`metadata`); the association's actor is fetched from its origin and kept. Other
+    servers (Mastodon) name none, and that is fine."""
     origin = f"{urlsplit(subscriber).scheme}://{host_of(subscriber)}"
+    association, town, region = None, "", ""
     try:
         nodeinfo = await fetch_nodeinfo(instance.http, origin, allow_private=instance.allow_private)
         metadata = nodeinfo.get("metadata")
-        association = as_id(metadata.get("association")) if isinstance(metadata, dict) else None
+        if isinstance(metadata, dict):
+            association = as_id(metadata.get("association"))
+            town, region = _place_name(metadata.get("town")), _place_name(metadata.get("region"))
         if association and same_origin(association, subscriber):
             await get_actor(instance, association)
+        else:
+            association = None
     except (FetchError, BadRequest) as error:
         log.info("no association found for %s: %s", origin, error)
+    await storage.put_network_member(instance.db, host_of(subscriber), association, town, region)
+
+
+def _place_name(value: object) -> str:
+    return " ".join(plain_text(value).split())[:MAX_PLACE_NAME] if isinstance(value, str) else ""
+
+
+async def _relearn_if_stale(instance: Instance, subscriber: str) -> None:
+    """Towns and regions change rarely: the relay asks again once a day, when the instance posts."""
+    member = await storage.get_network_member(instance.db, host_of(subscriber))
+    if member is None or member.learned_at < _iso_days_ago(RELEARN_DAYS):
+        await learn_association(instance, subscriber)
+
+
+def _iso_days_ago(days: int) -> str:
+    return (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 async def handle_unsubscribe(instance: Instance, activity: Activity) -> None:
@@ -100,6 +125,7 @@ async def handle_forward(instance: Instance, activity: Activity) -> None:
         announce = activity_document(instance.urls.new_activity(), "Announce", relay.uri,
                                      activity.object_id, to=[PUBLIC], cc=[f"{relay.uri}/followers"])
         await enqueue(instance, tx, relay, announce, inboxes, public=True)
+    await _relearn_if_stale(instance, activity.actor)
 
 
 async def _keep(tx: storage.Transaction, activity: Activity) -> None:

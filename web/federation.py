@@ -57,6 +57,15 @@ async def nodeinfo_well_known(request: Request) -> Response:
     return JSONResponse(nodeinfo_links(instance_of(request).config.url))
 
 
+def _metadata(instance: Instance) -> dict[str, Any]:
+    """What the relay's directory reads: which actor is the association, and where it is."""
+    if instance.config.role != "instance":
+        return {"nodeName": instance.config.title, "role": instance.config.role, "association": None}
+    return {"nodeName": instance.association.name, "role": "instance",
+            "association": instance.association.uri,
+            "town": instance.settings.town, "region": instance.settings.region}
+
+
 async def nodeinfo(request: Request) -> Response:
     instance = instance_of(request)
     version = request.path_params["version"]
@@ -68,8 +77,7 @@ async def nodeinfo(request: Request) -> Response:
         repository=None, homepage=None, open_registrations=False, users_total=users,
         users_active_month=users, users_active_halfyear=users,
         local_posts=await storage.count_local_posts(instance.db),
-        metadata={"nodeName": instance.config.title, "role": instance.config.role,
-                  "association": instance.association.uri if instance.config.role == "instance" else None},
+        metadata=_metadata(instance),
     )
     return JSONResponse(document, media_type=nodeinfo_content_type(version))
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fedi import storage
+from fedi import network, storage
 from fedi.content import plain_text
 from fedi.instance import Instance
 from fedi.storage import Post
@@ -62,13 +63,13 @@ def _add_entry(feed: FeedGenerator, post: Post, author_name: str | None) -> None
         entry.dc.dc_creator(author_name)
 
 
-async def build_feed(instance: Instance, self_path: str) -> FeedGenerator:
+async def build_feed(instance: Instance, self_path: str, region: str = "") -> FeedGenerator:
     """The feed found at `self_path`: the association's latest public posts, or the network's
-    on the relay (each entry then names its author)."""
+    on the relay, or one region's (each entry then names its author)."""
     actor = instance.association  # on a relay, the relay's own actor
-    network = instance.config.role == "relay"
-    if network:
-        posts = await storage.list_network_posts(instance.db, NETWORK_FEED_POSTS)
+    on_relay = instance.config.role == "relay"
+    if on_relay:
+        posts = await network.news(instance, NETWORK_FEED_POSTS, region)
         names = await _author_names(instance, posts)
     else:
         posts = await storage.list_posts_by_author(instance.db, actor.uri, ASSOCIATION_FEED_POSTS)
@@ -82,7 +83,7 @@ async def build_feed(instance: Instance, self_path: str) -> FeedGenerator:
     feed.link(href=instance.config.url + self_path, rel="self")
     feed.link(href=instance.config.url + "/", rel="alternate")  # the last link is RSS's <link>
     feed.description(plain_text(actor.summary) or instance.config.title)
-    if not network:
+    if not on_relay:
         feed.author(name=instance.config.title, uri=actor.uri)
     for post in posts:
         _add_entry(feed, post, names.get(post.author))
@@ -91,13 +92,22 @@ async def build_feed(instance: Instance, self_path: str) -> FeedGenerator:
     return feed
 
 
+def _region(request: Request) -> str:
+    return request.query_params.get("region", "")[:100]
+
+
+def _self_path(request: Request, path: str) -> str:
+    region = _region(request)
+    return f"{path}?{urlencode({'region': region})}" if region else path
+
+
 async def rss_feed(request: Request) -> Response:
-    feed = await build_feed(instance_of(request), "/feed.rss")
+    feed = await build_feed(instance_of(request), _self_path(request, "/feed.rss"), _region(request))
     return Response(feed.rss_str(pretty=True), media_type=RSS_MEDIA_TYPE, headers=CACHE_HEADERS)
 
 
 async def atom_feed(request: Request) -> Response:
-    feed = await build_feed(instance_of(request), "/feed.atom")
+    feed = await build_feed(instance_of(request), _self_path(request, "/feed.atom"), _region(request))
     return Response(feed.atom_str(pretty=True), media_type=ATOM_MEDIA_TYPE, headers=CACHE_HEADERS)
 
 

@@ -10,8 +10,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from activitypub.errors import NotFound
-from fedi import storage
-from fedi.content import plain_text
+from fedi import network, storage
 from fedi.instance import Instance
 from fedi.storage import LocalActor, Post
 
@@ -43,10 +42,14 @@ async def home(request: Request) -> Response:
 
 
 async def network_page(request: Request, instance: Instance) -> Response:
-    """The relay's home: the latest public news of every association in the network."""
-    posts = await storage.list_network_posts(instance.db, NETWORK_POSTS)
+    """The relay's home: the latest public news of every association in the network, or of
+    one region's (`?region=`)."""
+    region = request.query_params.get("region", "")[:100]
+    posts = await network.news(instance, NETWORK_POSTS, region)
     subscriptions = await storage.list_relay_subscriptions(instance.db, "accepted")
-    return render(request, "network.html", {"posts": posts, "associations": len(subscriptions)})
+    return render(request, "network.html", {
+        "posts": posts, "associations": len(subscriptions), "region": region,
+        "regions": await network.regions(instance)})
 
 
 async def actor_page(request: Request, instance: Instance, actor: LocalActor) -> Response:
@@ -124,11 +127,10 @@ async def directory(request: Request) -> Response:
     instance = instance_of(request)
     if instance.config.role != "relay":
         raise NotFound("only the relay has a directory")
-    actors = await storage.list_subscribed_actors(instance.db)
+    region = request.query_params.get("region", "")[:100]
     return render(request, "directory.html", {
-        "associations": [{"name": plain_text(actor.name) or actor.preferred_username or actor.host,
-                          "handle": actor.handle, "url": actor.uri, "domain": actor.host}
-                         for actor in actors],
+        "associations": await network.associations(instance, region),
+        "region": region, "regions": await network.regions(instance),
     })
 
 

@@ -221,6 +221,15 @@ MIGRATIONS: list[str] = [
         created_at TEXT NOT NULL
     );
     """,
+    """
+    CREATE TABLE relay_associations (
+        domain TEXT PRIMARY KEY,          -- a subscribed instance, host[:port]
+        association TEXT,                 -- its association's actor, as its NodeInfo names it
+        town TEXT NOT NULL DEFAULT '',
+        region TEXT NOT NULL DEFAULT '',
+        learned_at TEXT NOT NULL
+    );
+    """,
 ]
 
 

@@ -3,6 +3,7 @@ relay admin approving subscriptions, keeping the allowlist and hiding posts from
 
 from __future__ import annotations
 
+from dataclasses import replace
 from html import unescape
 
 import pytest
@@ -92,3 +93,39 @@ async def test_editors_and_instances_have_no_relay_admin(network):
     assert (await desk.page("/desk/relay")).status_code == 404
     assert (await desk.page("/stats")).status_code == 404
     await desk.aclose()
+
+
+async def _located(served, town: str, region: str) -> None:
+    """The association's admin filled in its town and region on the settings page."""
+    settings = replace(served.instance.settings, town=town, region=region)
+    async with served.db.transaction() as tx:
+        await storage.put_settings(tx, settings.to_values())
+    served.instance.settings = settings
+
+
+async def test_the_directory_and_the_news_by_region(make_instance):
+    hub = await make_instance("relay", role="relay")
+    lyon = await make_instance("avf-lyon")
+    nantes = await make_instance("avf-nantes")
+    await _located(lyon, "Lyon", "Auvergne-Rhône-Alpes")
+    await _located(nantes, "Nantes", "Pays de la Loire")
+    for member in (lyon, nantes):
+        await storage.put_relay_allowed(hub.db, member.instance.config.host)
+        await outbox.subscribe_to_relay(member.instance, hub.url)
+    await settle(hub, lyon, nantes)
+    await outbox.publish_post(lyon.instance, "Fête des lumières")
+    await outbox.publish_post(nantes.instance, "Balade sur l'Erdre")
+    await settle(hub, lyon, nantes)
+    visitor = await log_in(hub)
+
+    directory = unescape((await visitor.page("/associations")).text)
+    assert "Lyon, Auvergne-Rhône-Alpes" in directory and "Nantes, Pays de la Loire" in directory
+    only = unescape((await visitor.client.get("/associations", params={"region": "Pays de la Loire"})).text)
+    assert "Avf Nantes" in only and "Avf Lyon" not in only
+    news = unescape((await visitor.client.get("/", params={"region": "Pays de la Loire"})).text)
+    assert "Balade sur l'Erdre" in news and "Fête des lumières" not in news
+    feed = (await visitor.client.get("/feed.rss", params={"region": "Pays de la Loire"})).text
+    assert "Erdre" in feed and "lumières" not in feed
+    everything = unescape((await visitor.page("/")).text)
+    assert "Balade sur l'Erdre" in everything and "Fête des lumières" in everything
+    await visitor.aclose()
