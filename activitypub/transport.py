@@ -16,6 +16,7 @@ import asyncio
 import ipaddress
 import socket
 import ssl
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
 
 import httpcore
@@ -35,6 +36,7 @@ __all__ = [
 
 TIMEOUT = httpx.Timeout(connect=5.0, read=10.0, write=10.0, pool=10.0)
 POOL_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30.0)
+MAX_POOLED_ORIGINS = 512  # servers with idle connections kept; beyond, the least recent idle go
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -217,6 +219,49 @@ class _ReleasingStream(httpx.AsyncByteStream):
                 release()
 
 
+class _PoolPerOrigin:
+    """One small httpcore pool per origin, behind the interface httpx expects of its pool.
+
+    httpcore's pool walks every queued request against every connection each time one is
+    taken or given back, so one shared pool with dozens of connections spends most of a
+    fan-out's CPU scanning (the known httpx throughput collapse under concurrency). A pool
+    per origin holds only that origin's few connections; the least recently used idle pools
+    are closed beyond `max_origins`."""
+
+    def __init__(self, make_pool: Callable[[], httpcore.AsyncConnectionPool], max_origins: int) -> None:
+        self._make_pool = make_pool
+        self._max_origins = max_origins
+        self._pools: OrderedDict[tuple[bytes, bytes, int | None], httpcore.AsyncConnectionPool]
+        self._pools = OrderedDict()
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        key = (request.url.scheme, request.url.host, request.url.port)
+        pool = self._pools.get(key)
+        if pool is None:
+            pool = self._pools[key] = self._make_pool()
+            await self._close_idle_beyond_limit()
+        self._pools.move_to_end(key)
+        return await pool.handle_async_request(request)
+
+    async def _close_idle_beyond_limit(self) -> None:
+        for key in list(self._pools)[: max(0, len(self._pools) - self._max_origins)]:
+            pool = self._pools[key]
+            if all(connection.is_idle() for connection in pool.connections):
+                del self._pools[key]
+                await pool.aclose()
+
+    async def aclose(self) -> None:
+        pools, self._pools = list(self._pools.values()), OrderedDict()
+        for pool in pools:
+            await pool.aclose()
+
+    async def __aenter__(self) -> _PoolPerOrigin:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
 class SafeTransport(httpx.AsyncHTTPTransport):
     """httpx's HTTP/1.1 transport with the checking network backend and a per-host limit."""
 
@@ -232,17 +277,19 @@ class SafeTransport(httpx.AsyncHTTPTransport):
         self._allow_private = allow_private
         self._limiter = _HostLimiter(max_connections_per_host)
         # httpx 0.28 has no parameter for the network backend: replace the (unopened) pool it
-        # built with one configured the same way plus our backend.
-        self._pool = httpcore.AsyncConnectionPool(
-            # SSL_CERT_FILE / SSL_CERT_DIR are honoured, for servers behind a private CA
-            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=True),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            http1=True,
-            http2=False,
-            network_backend=_SafeNetworkBackend(allow_private),
-        )
+        # built with pools configured the same way plus our backend, one per origin.
+        # SSL_CERT_FILE / SSL_CERT_DIR are honoured, for servers behind a private CA.
+        context = ssl_context or httpx.create_ssl_context(trust_env=True)
+        backend = _SafeNetworkBackend(allow_private)
+        per_origin = min(max_connections_per_host, limits.max_connections or max_connections_per_host)
+
+        def make_pool() -> httpcore.AsyncConnectionPool:
+            return httpcore.AsyncConnectionPool(
+                ssl_context=context, max_connections=per_origin,
+                max_keepalive_connections=per_origin, keepalive_expiry=limits.keepalive_expiry,
+                http1=True, http2=False, network_backend=backend)
+
+        self._pool = _PoolPerOrigin(make_pool, max_origins=MAX_POOLED_ORIGINS)  # type: ignore[assignment]
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         check_url(str(request.url), allow_private=self._allow_private)

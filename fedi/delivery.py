@@ -23,7 +23,7 @@ from activitypub.http import post_json
 
 from . import storage
 from .instance import Instance
-from .storage import Delivery, LocalActor
+from .storage import Delivery, HostState, LocalActor
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,7 @@ async def _deliver_to_host(instance: Instance, deliveries: list[Delivery]) -> No
     was down gets its posts in order."""
     semaphore = asyncio.Semaphore(PER_HOST_CONCURRENCY)
     host_failed = asyncio.Event()
+    host = _HostView(await storage.get_host_state(instance.db, deliveries[0].host))
     by_inbox: dict[str, list[Delivery]] = defaultdict(list)
     for delivery in deliveries:
         by_inbox[delivery.inbox].append(delivery)
@@ -86,20 +87,34 @@ async def _deliver_to_host(instance: Instance, deliveries: list[Delivery]) -> No
                 if host_failed.is_set():
                     later = instance.clock() + backoff_seconds(0)
                     await storage.postpone_delivery(instance.db, delivery.id, later)
-                elif not await deliver_one(instance, delivery):
+                elif not await deliver_one(instance, delivery, host):
                     host_failed.set()
 
     await asyncio.gather(*(run(items) for items in by_inbox.values()))
 
 
-async def deliver_one(instance: Instance, delivery: Delivery) -> bool:
+class _HostView:
+    """What one batch knows of a host, read once: its signature scheme and whether it is
+    doing fine (then a success needs no write to the hosts table)."""
+
+    def __init__(self, state: HostState | None) -> None:
+        self.scheme = state.signature_scheme if state else None
+        self.good = state is not None and state.first_failure_at is None and not state.unavailable
+
+    def succeeded(self, scheme: str) -> bool:
+        """Records a success in the view; True when the database needs to hear of it."""
+        changed = not self.good or self.scheme != scheme
+        self.good, self.scheme = True, scheme
+        return changed
+
+
+async def deliver_one(instance: Instance, delivery: Delivery, host: _HostView) -> bool:
     """Signs and POSTs one delivery and records the outcome. False when the host is failing."""
     signer = await instance.get_local_actor(delivery.signer_uri)
     if signer is None:
         await storage.fail_delivery(instance.db, delivery.id, "signing actor no longer exists")
         return True
-    host = await storage.get_host_state(instance.db, delivery.host)
-    known_scheme = host.signature_scheme if host else None
+    known_scheme = host.scheme
     scheme = known_scheme or "cavage"
     try:
         response = await _post_signed(instance, signer, delivery, scheme)
@@ -111,11 +126,10 @@ async def deliver_one(instance: Instance, delivery: Delivery) -> bool:
         await storage.fail_delivery(instance.db, delivery.id, f"refused: {error}")
         return True
     except FetchError as error:
+        host.good = False
         await _retry(instance, delivery, f"network: {error}")
         return False
-    clean = (host is not None and host.first_failure_at is None and not host.unavailable
-             and host.signature_scheme == scheme)
-    return await _record_response(instance, delivery, response, scheme, host_known_good=clean)
+    return await _record_response(instance, delivery, response, scheme, host)
 
 
 async def _post_signed(
@@ -128,15 +142,15 @@ async def _post_signed(
 
 
 async def _record_response(
-    instance: Instance, delivery: Delivery, response: httpx.Response, scheme: str, *,
-    host_known_good: bool = False,
+    instance: Instance, delivery: Delivery, response: httpx.Response, scheme: str, host: _HostView,
 ) -> bool:
     status = response.status_code
     if 200 <= status < 300:
         await storage.mark_delivery_done(instance.db, delivery.id, instance.clock())
-        if not host_known_good:  # one write less per delivery to a host that is doing fine
+        if host.succeeded(scheme):  # one write less per delivery to a host that is doing fine
             await storage.record_host_success(instance.db, delivery.host, scheme)
         return True
+    host.good = False
     error = f"HTTP {status}"
     if status == 429:
         delay = _retry_after_seconds(response, instance.clock())
