@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import time
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from activitypub.errors import BadRequest, Rejected
@@ -17,6 +19,8 @@ from activitypub.vocab import Activity, as_id, host_of, same_origin
 from . import storage
 from .instance import Instance
 from .storage import DomainPurge
+
+BLOCKLIST_SECONDS = 5.0
 
 __all__ = ["block_domain", "involves_blocked_domain", "is_blocked", "parse_domain", "refuse_blocked"]
 
@@ -94,7 +98,43 @@ async def block_domain(instance: Instance, domain: str, reason: str = "") -> Dom
     own = urlsplit(instance.config.url).hostname or ""
     if (own == domain or own.endswith("." + domain)) and not instance.allow_private:
         raise BadRequest(f"{domain} is this instance's own domain")
-    return await storage.put_domain_block(instance.db, domain, reason.strip())
+    try:
+        return await storage.put_domain_block(instance.db, domain, reason.strip())
+    finally:
+        forget_blocklist(instance)
+
+
+async def unblock_domain(instance: Instance, domain: str) -> bool:
+    try:
+        return await storage.delete_domain_block(instance.db, domain)
+    finally:
+        forget_blocklist(instance)
+
+
+@dataclass(frozen=True)
+class Blocklist:
+    """The blocked domains and accounts, kept in memory: every inbox request checks them. Read
+    again after BLOCKLIST_SECONDS (a `fedi block` run by another process), and at once after a
+    change made by this one."""
+
+    domains: frozenset[str]
+    accounts: frozenset[str]
+    loaded_at: float
+
+
+async def blocklist(instance: Instance) -> Blocklist:
+    cached = instance.blocklist
+    if cached is None or time.monotonic() - cached.loaded_at > BLOCKLIST_SECONDS:
+        cached = instance.blocklist = Blocklist(
+            frozenset(await storage.list_blocked_domain_names(instance.db)),
+            frozenset(await storage.list_blocked_actors(instance.db)), time.monotonic())
+    assert isinstance(cached, Blocklist)
+    return cached
+
+
+def forget_blocklist(instance: Instance) -> None:
+    """A block was made or lifted: the next check reads them again."""
+    instance.blocklist = None
 
 
 async def is_blocked(instance: Instance, url: str) -> bool:
@@ -105,7 +145,11 @@ async def is_blocked(instance: Instance, url: str) -> bool:
         host = host_of(url)
     except ValueError:
         return False
-    return bool(host) and await storage.is_domain_blocked(instance.db, host)
+    return bool(host) and storage.host_is_covered(host, (await blocklist(instance)).domains)
+
+
+async def is_account_blocked(instance: Instance, actor: str) -> bool:
+    return actor in (await blocklist(instance)).accounts
 
 
 async def refuse_blocked(instance: Instance, url: str) -> None:

@@ -166,7 +166,7 @@ async def cmd_block(instance: Instance, args: argparse.Namespace) -> int:
 @_with_instance
 async def cmd_unblock(instance: Instance, args: argparse.Namespace) -> int:
     domain = blocks.parse_domain(args.domain)
-    if not await storage.delete_domain_block(instance.db, domain):
+    if not await blocks.unblock_domain(instance, domain):
         raise NotFound(f"{domain} is not blocked (see `fedi blocks`)")
     print(f"unblocked {domain} (what the block removed does not come back)")
     return 0

@@ -44,6 +44,7 @@ class Instance:
     instance_actor: LocalActor
     settings: SiteSettings = field(default_factory=SiteSettings)
     wakeups: Wakeups = field(default_factory=Wakeups)
+    blocklist: Any = None  # fedi.blocks.Blocklist, cached for the inbox (see there)
     clock: Callable[[], float] = time.time
 
     @property

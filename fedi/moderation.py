@@ -8,7 +8,7 @@ from __future__ import annotations
 from activitypub.errors import BadRequest, NotFound, Rejected
 
 from . import storage
-from .blocks import block_domain, parse_domain
+from .blocks import block_domain, forget_blocklist, is_account_blocked, parse_domain
 from .instance import Instance
 from .storage import Comment, DomainPurge, utc_now_iso
 
@@ -73,19 +73,25 @@ async def block_account(instance: Instance, actor: str) -> int:
     no longer follows the association. Returns how many comments were hidden."""
     if instance.urls.is_local(actor):
         raise BadRequest("a local account cannot be blocked")
-    async with instance.db.transaction() as tx:
-        return await storage.put_account_block(tx, actor)
+    try:
+        async with instance.db.transaction() as tx:
+            return await storage.put_account_block(tx, actor)
+    finally:
+        forget_blocklist(instance)
 
 
 async def unblock_account(instance: Instance, actor: str) -> bool:
     """Lifts a block; what was hidden stays hidden. Returns False when it was not blocked."""
-    async with instance.db.transaction() as tx:
-        return await storage.delete_account_block(tx, actor)
+    try:
+        async with instance.db.transaction() as tx:
+            return await storage.delete_account_block(tx, actor)
+    finally:
+        forget_blocklist(instance)
 
 
 async def refuse_blocked_account(instance: Instance, actor: str) -> None:
     """Raises Rejected (403) when `actor` is a blocked account."""
-    if await storage.is_account_blocked(instance.db, actor):
+    if await is_account_blocked(instance, actor):
         raise Rejected(f"{actor} is blocked on this instance")
 
 

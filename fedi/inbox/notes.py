@@ -8,6 +8,7 @@ from activitypub.errors import BadRequest, Rejected
 from activitypub.vocab import PUBLIC, Note, format_datetime, parse_note, same_origin
 
 from .. import storage
+from ..blocks import is_account_blocked
 from ..content import plain_text, sanitize_html
 from ..instance import Instance
 from ..moderation import comment_status
@@ -58,7 +59,7 @@ async def store_remote_note(instance: Instance, note: Note, *, boosted_by: str |
     """A reply to one of our posts becomes a comment, waiting for moderation unless its author
     is trusted (see `moderation.comment_status`); a post from an actor we follow (or boosted by
     one) goes to the timeline; anything else, or by a blocked account, is not ours to keep."""
-    if note.type not in POST_TYPES or await storage.is_account_blocked(instance.db, note.attributed_to):
+    if note.type not in POST_TYPES or await is_account_blocked(instance, note.attributed_to):
         return False
     parent = await storage.get_post_by_uri(instance.db, note.in_reply_to) if note.in_reply_to else None
     is_comment = parent is not None and parent.is_local and not parent.is_deleted

@@ -16,6 +16,7 @@ __all__ = [
     "get_comment_by_id",
     "is_account_blocked",
     "list_account_blocks",
+    "list_blocked_actors",
     "list_comments",
     "list_follower_handles",
     "put_account_block",
@@ -94,6 +95,10 @@ async def delete_account_block(tx: Transaction, actor: str) -> bool:
 async def is_account_blocked(db: Reader, actor: str) -> bool:
     row = await db.fetchone("SELECT 1 FROM account_blocks WHERE actor = ?", (actor,))
     return row is not None
+
+
+async def list_blocked_actors(db: Reader) -> set[str]:
+    return {row[0] for row in await db.fetchall("SELECT actor FROM account_blocks")}
 
 
 async def list_account_blocks(db: Reader) -> list[tuple[str, str]]:

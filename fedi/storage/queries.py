@@ -680,7 +680,16 @@ def _covering_domains(bare_host: str) -> list[str]:
         return [".".join(labels[i:]) for i in range(len(labels))]
 
 
-def _covered(host: str, domains: set[str]) -> bool:
+def host_is_covered(host: str, domains: set[str] | frozenset[str]) -> bool:
+    """Is `host` one of `domains` (blocked domains) or under one of them?"""
+    return _covered(host, domains)
+
+
+async def list_blocked_domain_names(db: Reader) -> set[str]:
+    return await _blocked_domains(db)
+
+
+def _covered(host: str, domains: set[str] | frozenset[str]) -> bool:
     return bool(domains) and any(d in domains for d in _covering_domains(_bare_host(host)))
 
 
