@@ -9,7 +9,7 @@ from html import unescape
 import pytest
 
 from desk_testing import alert_of, log_in
-from fedi import outbox, storage
+from fedi import outbox, relay, storage
 from fedi_testing import settle
 
 
@@ -129,3 +129,25 @@ async def test_the_directory_and_the_news_by_region(make_instance):
     everything = unescape((await visitor.page("/")).text)
     assert "Balade sur l'Erdre" in everything and "Fête des lumières" in everything
     await visitor.aclose()
+
+
+async def test_an_association_admin_joins_and_leaves_the_relay_from_the_desk(make_instance):
+    hub = await make_instance("relay", role="relay")
+    lyon = await make_instance("avf-lyon")
+    desk = await log_in(lyon)
+    response = await desk.submit("/desk/network", "/desk/network/subscribe", {"relay": hub.url})
+    assert response.status_code == 303
+    waiting = unescape((await desk.page("/desk/network")).text)
+    assert f"{hub.url}/actor" in waiting and "en attente de l'approbation du relais" in waiting
+
+    await settle(hub, lyon)
+    await relay.set_subscription_state(hub.instance, lyon.instance.config.host, "approve")
+    await settle(hub, lyon)
+    assert "abonnée" in (await desk.page("/desk/network")).text
+
+    await desk.submit("/desk/network", "/desk/network/leave", {"relay": f"{hub.url}/actor"})
+    await settle(hub, lyon)
+    assert await storage.list_relay_subscriptions(hub.db) == []
+    response = await desk.submit("/desk/network", "/desk/network/subscribe", {"relay": "pas une adresse"})
+    assert response.status_code == 400 and "https://relais.avf.example" in alert_of(response.text)
+    await desk.aclose()

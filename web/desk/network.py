@@ -1,0 +1,69 @@
+"""The association's place in the network (admins): which relays it subscribes to, in what
+state, and subscribing to one or leaving it — what `fedi relay-subscribe` does, on the web."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from activitypub.errors import ActivityPubError, NotFound
+from fedi import outbox, storage
+from fedi.instance import Instance
+
+from ..auth import read_form, require_session
+from ..context import instance_of
+from ..rendering import gettext, render
+from .forms import text_field
+
+MAX_RELAYS = 20
+
+
+async def network(request: Request, error: str = "", status_code: int = 200) -> Response:
+    await require_session(request, admin=True)
+    instance = _instance(request)
+    relays = await storage.list_following(instance.db, instance.instance_actor.uri, MAX_RELAYS)
+    return render(request, "desk/network.html", {
+        "relays": relays, "error": error, "done": request.query_params.get("done", ""),
+    }, status_code=status_code)
+
+
+async def subscribe(request: Request) -> Response:
+    await require_session(request, admin=True)
+    instance = _instance(request)
+    form = await read_form(request)
+    url = text_field(form, "relay", 500)
+    if not url.startswith(("https://", "http://")):
+        return await network(request, gettext(
+            request, "Give the relay's address, for example https://relais.avf.example."), 400)
+    try:
+        await outbox.subscribe_to_relay(instance, url)
+    except ActivityPubError:
+        return await network(request, gettext(
+            request, "The relay at this address could not be reached or is not a relay."), 400)
+    return RedirectResponse("/desk/network?done=subscribed", status_code=303)
+
+
+async def leave(request: Request) -> Response:
+    await require_session(request, admin=True)
+    instance = _instance(request)
+    form = await read_form(request)
+    try:
+        await outbox.unfollow(instance, text_field(form, "relay", 500), actor=instance.instance_actor)
+    except ActivityPubError:
+        return await network(request, gettext(request, "This instance does not subscribe to it."), 404)
+    return RedirectResponse("/desk/network?done=left", status_code=303)
+
+
+def _instance(request: Request) -> Instance:
+    instance = instance_of(request)
+    if instance.config.role == "relay":
+        raise NotFound("a relay subscribes to no relay")
+    return instance
+
+
+routes = [
+    Route("/desk/network", network, methods=["GET"]),
+    Route("/desk/network/subscribe", subscribe, methods=["POST"]),
+    Route("/desk/network/leave", leave, methods=["POST"]),
+]
