@@ -7,6 +7,7 @@ from collections.abc import Callable
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from activitypub.errors import NotFound
 from fedi.instance import Instance
 
 SCOPE_KEY = "fedi.instance"
@@ -36,4 +37,12 @@ class InstanceMiddleware:
 
 def instance_of(request: Request) -> Instance:
     instance: Instance = request.scope[SCOPE_KEY]
+    return instance
+
+
+def relay_of(request: Request) -> Instance:
+    """The instance, for pages only a relay has (an association's site answers 404)."""
+    instance = instance_of(request)
+    if instance.config.role != "relay":
+        raise NotFound("only the relay has this page")
     return instance

@@ -10,25 +10,17 @@ from starlette.routing import Route
 from activitypub.errors import NotFound
 from fedi import storage
 from fedi.content import plain_text
-from fedi.instance import Instance
 from fedi.statistics import network_statistics
 
-from .context import instance_of
+from .context import relay_of
 from .rendering import render
 
 ASSOCIATION_POSTS = 20
 
 
-def _relay(request: Request) -> Instance:
-    instance = instance_of(request)
-    if instance.config.role != "relay":
-        raise NotFound("only the relay has network pages")
-    return instance
-
-
 async def association(request: Request) -> Response:
     """What one association published, as the relay received it, with how to follow it."""
-    instance = _relay(request)
+    instance = relay_of(request)
     domain = request.path_params["domain"].lower()
     subscription = await storage.get_relay_subscription(instance.db, domain)
     if subscription is None or subscription.state != "accepted":
@@ -44,7 +36,7 @@ async def association(request: Request) -> Response:
 
 
 async def statistics(request: Request) -> Response:
-    instance = _relay(request)
+    instance = relay_of(request)
     return render(request, "stats.html", {"stats": await network_statistics(instance)})
 
 

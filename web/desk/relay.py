@@ -9,10 +9,9 @@ from starlette.routing import Route
 
 from activitypub.errors import BadRequest, NotFound
 from fedi import blocks, relay, storage
-from fedi.instance import Instance
 
 from ..auth import read_form, require_session
-from ..context import instance_of
+from ..context import relay_of
 from ..rendering import gettext, render
 from .forms import text_field
 
@@ -20,16 +19,9 @@ DECISIONS = ("approve", "reject", "remove")
 RECENT_POSTS = 30
 
 
-def _relay(request: Request) -> Instance:
-    instance = instance_of(request)
-    if instance.config.role != "relay":
-        raise NotFound("this page is the relay's")
-    return instance
-
-
 async def relay_admin(request: Request, error: str = "", status_code: int = 200) -> Response:
     await require_session(request, admin=True)
-    instance = _relay(request)
+    instance = relay_of(request)
     subscriptions = await storage.list_relay_subscriptions(instance.db)
     return render(request, "desk/relay.html", {
         "pending": [s for s in subscriptions if s.state == "pending"],
@@ -42,7 +34,7 @@ async def relay_admin(request: Request, error: str = "", status_code: int = 200)
 
 async def decide(request: Request) -> Response:
     await require_session(request, admin=True)
-    instance = _relay(request)
+    instance = relay_of(request)
     form = await read_form(request)
     decision = text_field(form, "decision", 10)
     if decision not in DECISIONS:
@@ -56,7 +48,7 @@ async def decide(request: Request) -> Response:
 
 async def allow(request: Request) -> Response:
     await require_session(request, admin=True)
-    instance = _relay(request)
+    instance = relay_of(request)
     form = await read_form(request)
     try:
         domain = relay.parse_subscriber_domain(text_field(form, "domain", 300))
@@ -72,7 +64,7 @@ async def allow(request: Request) -> Response:
 
 async def hide(request: Request) -> Response:
     await require_session(request, admin=True)
-    instance = _relay(request)
+    instance = relay_of(request)
     form = await read_form(request)
     if not await relay.hide_post(instance, text_field(form, "post", 2000)):
         return await relay_admin(request, gettext(request, "The relay holds no such post."), 404)
@@ -81,7 +73,7 @@ async def hide(request: Request) -> Response:
 
 async def block(request: Request) -> Response:
     await require_session(request, admin=True)
-    instance = _relay(request)
+    instance = relay_of(request)
     form = await read_form(request)
     try:
         domain = blocks.parse_domain(text_field(form, "domain", 300))
