@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import re
 import secrets
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -19,8 +20,15 @@ MIN_PASSWORD_LENGTH = 10
 SESSION_SECONDS = 14 * 24 * 3600
 USERNAME = re.compile(r"^[a-z0-9_.-]{2,40}$")
 
-_hasher = PasswordHasher()
-_UNKNOWN_USER_HASH = _hasher.hash(secrets.token_hex(16))
+# argon2id with OWASP's recommended floor (19 MiB, 2 passes): the library's default takes
+# 64 MiB for every login, too much on the small VPS an association rents. Hashes made with
+# other parameters still verify and are redone with these at the next login.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+@lru_cache(maxsize=1)
+def _unknown_user_hash() -> str:
+    return _hasher.hash(secrets.token_hex(16))
 
 
 class AccountError(ValueError):
@@ -60,7 +68,7 @@ async def authenticate(db: Database, username: str, password: str) -> Account | 
     """The account if the password is right. An unknown name costs the same time as a wrong
     password, so the answer does not tell which names exist."""
     account = await storage.get_account_by_username(db, username.strip().lower())
-    stored = account.password_hash if account else _UNKNOWN_USER_HASH
+    stored = account.password_hash if account else _unknown_user_hash()
     try:
         await asyncio.to_thread(_hasher.verify, stored, password)
     except (VerificationError, InvalidHashError):

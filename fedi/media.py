@@ -25,8 +25,10 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+if TYPE_CHECKING:  # Pillow (~4 MB) is imported when a picture is first handled, not at start
+    from PIL import Image
 
 from . import storage
 from .instance import Instance
@@ -135,6 +137,8 @@ async def store_image(instance: Instance, data: bytes, *, max_bytes: int = MAX_B
 
 def _decode(data: bytes, max_side: int, max_pixels: int) -> Image.Image:
     """The picture upright, in RGB or RGBA, at most `max_side` pixels on its long side."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     try:
         image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
     except UnidentifiedImageError as error:
@@ -165,6 +169,7 @@ def _decode(data: bytes, max_side: int, max_pixels: int) -> Image.Image:
 
 def _flatten(image: Image.Image) -> Image.Image:
     """RGBA if some pixel is transparent, else RGB (palette, grey, CMYK... converted)."""
+
     if image.mode in ("I", "I;16", "I;16B", "I;16L"):  # 16-bit grey: scaled down, not clipped
         image = image.convert("I").point(lambda value: value / 256).convert("L")
     if image.has_transparency_data:
@@ -178,6 +183,8 @@ def _flatten(image: Image.Image) -> Image.Image:
 
 def _to_srgb(picture: Image.Image, profile: bytes) -> Image.Image:
     """Colours as the embedded profile meant them, in sRGB (what every screen assumes)."""
+    from PIL import ImageCms
+
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
         converted = ImageCms.profileToProfile(picture, source, ImageCms.createProfile("sRGB"),
@@ -191,6 +198,8 @@ def _to_srgb(picture: Image.Image, profile: bytes) -> Image.Image:
 
 def _encode(picture: Image.Image) -> PreparedImage:
     """A new file from the pixels alone: nothing of the original's metadata comes along."""
+    from PIL import Image
+
     clean = Image.frombytes(picture.mode, picture.size, picture.tobytes())
     buffer = io.BytesIO()
     if clean.mode == "RGBA":

@@ -11,8 +11,6 @@ import os
 import tempfile
 from pathlib import Path
 
-from PIL import Image
-
 from . import outbox, storage
 from .instance import Instance
 from .media import MAX_BYTES, prepare_image
@@ -50,6 +48,8 @@ def logo_png(data: bytes) -> bytes:
     """An uploaded picture as the logo: checked and cleaned by `media.prepare_image` (raises
     its MediaError), at most LOGO_SIDE pixels, centred on a transparent square (fediverse apps
     show avatars square), as PNG. CPU work: call it in a thread."""
+    from PIL import Image  # imported when a logo is first handled
+
     prepared = prepare_image(data, max_bytes=MAX_LOGO_BYTES, max_side=LOGO_SIDE)
     with Image.open(io.BytesIO(prepared.data)) as picture:
         picture.load()
