@@ -58,16 +58,17 @@ def machine() -> str:
 # ----------------------------------------------------------------------------- server process
 
 
-def uvicorn_config(app: Any, port: int) -> uvicorn.Config:
+def uvicorn_config(app: Any, port: int, host: str = "127.0.0.1", **extra: Any) -> uvicorn.Config:
     """Same settings as `fedi.server.run` (httptools + the header-timeout protocol, uvloop),
-    except the log level: access logs off, for the app under test and the bare app alike."""
+    except the log level: access logs off, for the app under test and the bare app alike.
+    `extra`: more uvicorn settings (e.g. ssl_certfile/ssl_keyfile)."""
     from fedi.server import HeaderTimeoutProtocol
 
     return uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", proxy_headers=True,
+        app, host=host, port=port, log_level="warning", lifespan="on", proxy_headers=True,
         server_header=False, timeout_graceful_shutdown=2, limit_concurrency=1000,
         timeout_keep_alive=30, h11_max_incomplete_event_size=64 * 1024, http=HeaderTimeoutProtocol,
-        loop="uvloop",
+        loop="uvloop", **extra,
     )
 
 
@@ -305,10 +306,12 @@ def instance_app(directory: str, unlimited: bool = True) -> Any:
     from pathlib import Path
 
     from fedi.cli import _app_opened_at_startup
+    from fedi.instance import open_instance
     from web.app import create_app
 
     kwargs = {"inbox_rate": NO_RATE_LIMIT, "host_rate": NO_RATE_LIMIT} if unlimited else {}
-    return _app_opened_at_startup(Path(directory), functools.partial(create_app, **kwargs))
+    return _app_opened_at_startup(lambda: open_instance(Path(directory)),
+                                  functools.partial(create_app, **kwargs))
 
 
 async def new_instance(directory: str, port: int, name: str = "bench") -> Any:

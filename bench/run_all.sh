@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every benchmark in sequence (each stops by itself in under ~60 s) and prints their lines.
+# Runs every benchmark in sequence (each stops by itself: ~60 s, network ~4 min) and prints their lines.
 #   bash bench/run_all.sh
 set -u
 cd "$(dirname "$0")/.."
@@ -9,4 +9,5 @@ status=0
 for bench in inbox fanout pages memory; do
     timeout 120 "$PY" "bench/$bench.py" || { echo "$bench: FAILED (exit $?)"; status=1; }
 done
+timeout 900 "$PY" bench/network.py || { echo "network: FAILED (exit $?)"; status=1; }
 exit $status
