@@ -32,7 +32,6 @@ import os
 import signal
 import socket
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,7 +43,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
-from _common import SPAWN, cpu_seconds, free_port, machine, pin  # noqa: E402
+from _common import SPAWN, cpu_seconds, free_port, pin  # noqa: E402
 
 ASSOCIATIONS = 350
 PUBLISHERS = (0, 174, 349)  # the tenants that publish, one post each, in turn
