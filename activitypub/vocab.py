@@ -208,6 +208,8 @@ def parse_activity(data: Any) -> Activity:
     obj = data.get("object")
     if isinstance(obj, list) and len(obj) == 1:
         obj = obj[0]
+    if isinstance(obj, str) and obj in _PUBLIC_ALIASES:  # a relay subscription, in compact JSON-LD
+        obj = PUBLIC
     object_id = as_id(obj) if not isinstance(obj, list) else None
     if kind in TYPES_WITH_OBJECT and object_id is None and not isinstance(obj, dict):
         raise BadRequest(f"{kind} without a valid 'object'")

@@ -387,3 +387,10 @@ def test_a_key_owned_by_someone_else_is_not_the_actor_key():
     data["publicKey"]["owner"] = "https://evil.example/users/mallory"
     actor = parse_actor(data)
     assert actor.public_key_id is None and actor.public_key_pem is None
+
+
+@pytest.mark.parametrize("public", ["https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"])
+def test_a_relay_subscription_names_the_public_collection_however_it_is_spelled(public):
+    follow = parse_activity({"id": "https://m.example/f/1", "type": "Follow",
+                             "actor": "https://m.example/actor", "object": public})
+    assert follow.object_id == PUBLIC

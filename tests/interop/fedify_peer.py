@@ -202,6 +202,21 @@ class FedifyPeer:
         """Create(Note) to Public, cc followers, delivered to the followers; returns the note id."""
         return str((await self._call("POST", "post", {"content": content}))["id"])
 
+    @property
+    def instance_actor_url(self) -> str:
+        """The peer's Mastodon-style instance actor (an Application), which subscribes to relays."""
+        return f"{self.base_url}/users/instance.actor"
+
+    async def subscribe_to_relay(self, relay_actor: str, relay_inbox: str) -> str:
+        """Mastodon's way: the instance actor's Follow of the Public collection, to the relay's inbox."""
+        body = {"relay": relay_actor, "inbox": relay_inbox}
+        return str((await self._call("POST", "relay-subscribe", body))["id"])
+
+    async def post_to_relay(self, relay_actor: str, relay_inbox: str, content: str) -> str:
+        """A public Note of the actor, its Create also sent to the relay's inbox; returns the note id."""
+        body = {"relay": relay_actor, "inbox": relay_inbox, "content": content}
+        return str((await self._call("POST", "relay-post", body))["id"])
+
     async def reply(self, in_reply_to: str, to: str, content: str) -> str:
         """Create(Note inReplyTo) to Public, cc + Mention ``to``, delivered to ``to``; note id."""
         body = {"inReplyTo": in_reply_to, "to": to, "content": content}

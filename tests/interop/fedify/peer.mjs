@@ -24,6 +24,7 @@ import {
   Accept,
   Activity,
   Announce,
+  Application,
   Create,
   Delete,
   Endpoints,
@@ -66,6 +67,8 @@ function parseArgs(argv) {
 
 const opts = parseArgs(process.argv.slice(2));
 const USER = opts.username;
+// A Mastodon-style instance actor, which subscribes to relays (as Mastodon servers do).
+const APP = "instance.actor";
 const LOG_LEVEL = process.env.FEDIFY_PEER_LOG_LEVEL || "warning";
 
 await configure({
@@ -138,6 +141,7 @@ const federation = createFederation({
 
 federation
   .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
+    if (identifier === APP) return await instanceActor(ctx);
     if (identifier !== USER) return null;
     const keys = await ctx.getActorKeyPairs(identifier);
     return new Person({
@@ -156,7 +160,22 @@ federation
       assertionMethods: keys.map((k) => k.multikey),
     });
   })
-  .setKeyPairsDispatcher((_ctx, identifier) => (identifier === USER ? keyPairs : []));
+  .setKeyPairsDispatcher((_ctx, identifier) => (identifier === USER || identifier === APP ? keyPairs : []));
+
+async function instanceActor(ctx) {
+  const keys = await ctx.getActorKeyPairs(APP);
+  return new Application({
+    id: ctx.getActorUri(APP),
+    preferredUsername: APP,
+    url: ctx.getActorUri(APP),
+    inbox: ctx.getInboxUri(APP),
+    outbox: ctx.getOutboxUri(APP),
+    endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
+    manuallyApprovesFollowers: true,
+    publicKey: keys[0].cryptographicKey,
+    assertionMethods: keys.map((k) => k.multikey),
+  });
+}
 
 federation.setObjectDispatcher(Note, "/users/{identifier}/notes/{id}", (_ctx, values) => {
   if (values.identifier !== USER) return null;
@@ -434,6 +453,48 @@ const control = {
     await send(ctx, [f.actor], undo);
     following.delete(f.target);
     return { id: undo.id.href };
+  },
+
+  // Mastodon's relay subscription: the instance actor sends a Follow of the Public collection
+  // to the relay's inbox. The relay's Accept is recorded like any other.
+  "POST /_control/relay-subscribe": async (ctx, body) => {
+    const relay = new URL(need(body, "relay"));
+    const inbox = new URL(need(body, "inbox"));
+    const follow = new Follow({
+      id: newActivityId(ctx),
+      actor: ctx.getActorUri(APP),
+      object: PUBLIC_COLLECTION,
+      to: relay,
+    });
+    following.set(relay.href, {
+      target: relay.href, followId: follow.id.href, accepted: false, rejected: false,
+      actor: { id: relay, inboxId: inbox },
+    });
+    const json = await follow.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader });
+    sent.set(follow.id.href, { activity: follow, json, recipients: [relay.href] });
+    await ctx.sendActivity({ identifier: APP }, { id: relay, inboxId: inbox }, follow);
+    return { id: follow.id.href };
+  },
+
+  // A public post of alice, sent to her followers and to a relay's inbox (as Mastodon does).
+  "POST /_control/relay-post": async (ctx, body) => {
+    const inbox = new URL(need(body, "inbox"));
+    const uuid = randomUUID();
+    const noteId = ctx.getObjectUri(Note, { identifier: USER, id: uuid });
+    const published = now();
+    const note = new Note({
+      id: noteId, attribution: ctx.getActorUri(USER), content: need(body, "content"), published,
+      url: noteId, to: PUBLIC_COLLECTION, cc: ctx.getFollowersUri(USER),
+    });
+    notes.set(uuid, { note, recipients: "followers", deleted: false });
+    const create = new Create({
+      id: newActivityId(ctx), actor: ctx.getActorUri(USER), object: note, published,
+      to: PUBLIC_COLLECTION, cc: ctx.getFollowersUri(USER),
+    });
+    const json = await create.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader });
+    sent.set(create.id.href, { activity: create, json, recipients: [inbox.href] });
+    await ctx.sendActivity({ identifier: USER }, { id: new URL(body.relay ?? inbox.href), inboxId: inbox }, create);
+    return { id: noteId.href, activity: create.id.href };
   },
 
   "POST /_control/post": async (ctx, body) => {
