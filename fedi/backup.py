@@ -15,7 +15,7 @@ from pathlib import Path
 from . import storage
 from .config import ConfigError, config_path, database_location, database_path, load_config
 from .storage import Database
-from .storage.postgres import BACKUP_HINT
+from .storage.db import BACKUP_HINT
 
 CONFIG_TABLE = "backup_config"
 FILES_TABLE = "backup_files"

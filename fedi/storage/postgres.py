@@ -18,14 +18,12 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from .db import Database, Dialect, Params, Row, StorageError, Transaction
+from .db import BACKUP_HINT, Database, Dialect, Params, Row, StorageError, Transaction
 from .schema import TABLES_WITH_ID, migrate
 
 __all__ = ["PostgresDatabase", "PostgresTransaction", "to_postgres", "safe_url", "BACKUP_HINT"]
 
 POOL_SIZE = 10  # connections per process
-BACKUP_HINT = ("this database is PostgreSQL: back it up with pg_dump (pg_dump -Fc -f FILE URL)"
-               " and restore it with pg_restore; fedi backup and fedi restore copy SQLite files only")
 
 # The server failing, not the query (which stays a bug): these become StorageError.
 SERVER_FAILED = (
