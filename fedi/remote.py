@@ -64,6 +64,10 @@ def key_retriever(instance: Instance) -> KeyRetriever:
     """The function signature verification calls to get the public key behind a keyId."""
 
     async def get_key(key_id: str, refresh: bool) -> PublicKeyInfo:
+        remembered = None if refresh else instance.keys.get(key_id)
+        if remembered is not None:
+            await refuse_blocked(instance, remembered.owner)  # blocked since it was remembered
+            return remembered
         actor = None if refresh else await storage.get_remote_actor_by_key_id(instance.db, key_id)
         if actor is None:
             try:
@@ -76,7 +80,9 @@ def key_retriever(instance: Instance) -> KeyRetriever:
             public_key = load_public_key(actor.public_key_pem)
         except ValueError as error:
             raise SignatureError(f"unreadable public key {key_id}") from error
-        return PublicKeyInfo(key_id=key_id, owner=actor.uri, public_key=public_key)
+        info = PublicKeyInfo(key_id=key_id, owner=actor.uri, public_key=public_key)
+        instance.keys.put(key_id, info)
+        return info
 
     return get_key
 

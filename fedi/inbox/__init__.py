@@ -81,7 +81,7 @@ async def receive(instance: Instance, method: str, url: str, headers: dict[str, 
         activity = parse_activity(data)
     if instance.config.role == "relay":
         await relay.check_sender(instance, activity)
-    await storage.clear_host_unavailable(instance.db, host_of(activity.actor))
+    await heard_from(instance, host_of(activity.actor))
     if activity.type not in handlers_for(instance):
         log.info("ignoring %s from %s", activity.type, activity.actor)
         return False
@@ -105,6 +105,14 @@ async def as_relayed(instance: Instance, activity: Activity, signer: str) -> dic
         raise Rejected(f"signed by {signer}, but the actor is {activity.actor}")
     return {"id": activity.id or f"{signer}#relayed:{activity.object_id}", "type": "Announce",
             "actor": signer, "object": activity.object_id, "to": activity.to, "cc": activity.cc}
+
+
+async def heard_from(instance: Instance, host: str) -> None:
+    """A host that talks to us is reachable again (checked once a minute per host, not on
+    every request)."""
+    if instance.hosts_heard.get(host) is None:
+        await storage.clear_host_unavailable(instance.db, host)
+        instance.hosts_heard.put(host, True)
 
 
 def parse_json(body: bytes) -> dict[str, Any]:
