@@ -65,6 +65,13 @@ class SignatureAuth(httpx.Auth):
         sign_request(request, self.key_id, self.private_key, self.scheme)
         yield request
 
+    def headers_for(self, method: str, url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
+        """`headers` plus those that sign the request (Host, Date, Digest, Signature...), for a
+        client other than httpx (`poster.Poster`): the same bytes are signed either way."""
+        request = httpx.Request(method, url, content=body, headers=headers)
+        sign_request(request, self.key_id, self.private_key, self.scheme)
+        return {name: value for name, value in request.headers.items() if name != "content-length"}
+
 
 def _host(url: httpx.URL) -> str:
     """Host header value: the host, plus the port when it is not the scheme's default."""

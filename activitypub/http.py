@@ -1,5 +1,6 @@
-"""Fetching and posting ActivityPub documents over the safe transport (`transport.py`):
-content types, size caps, redirects re-checked at each hop, ids checked against their URL."""
+"""Fetching ActivityPub documents over the safe transport (`transport.py`): content types,
+size caps, redirects re-checked at each hop, ids checked against their URL. (Deliveries, the
+POSTs, go through `poster.py`.)"""
 
 from __future__ import annotations
 
@@ -27,7 +28,6 @@ __all__ = [
     "fetch_json",
     "is_activitypub_content_type",
     "make_client",
-    "post_json",
 ]
 
 AP_CONTENT_TYPE = "application/activity+json"
@@ -98,38 +98,6 @@ async def fetch_activitypub_object(
     ):
         raise FetchError(f"{final_url} serves an object whose id is {document_id!r}")
     return document
-
-
-async def post_json(
-    client: httpx.AsyncClient,
-    url: str,
-    body: bytes,
-    *,
-    auth: httpx.Auth | None,
-    allow_private: bool,
-    total_timeout: float = TOTAL_TIMEOUT,
-) -> httpx.Response:
-    """POST an activity; return the response whatever its status (redirects are not followed).
-
-    The returned response is detached from the connection and its body holds at most
-    MAX_BODY_BYTES. Network errors and timeouts raise FetchError.
-    """
-    check_url(url, allow_private=allow_private)
-    request = client.build_request(
-        "POST", url, content=body, headers={"Content-Type": AP_CONTENT_TYPE, "Accept": AP_ACCEPT}
-    )
-    try:
-        async with asyncio.timeout(total_timeout):
-            response = await client.send(request, auth=auth, stream=True, follow_redirects=False)
-            try:
-                content = await _read_at_most(response, MAX_BODY_BYTES)
-            finally:
-                await response.aclose()
-    except TimeoutError as exc:
-        raise FetchError(f"POST {url} took longer than {total_timeout} s") from exc
-    except httpx.HTTPError as exc:
-        raise FetchError(f"POST {url} failed: {exc!r}") from exc
-    return _detached(response, content[:MAX_BODY_BYTES])
 
 
 async def _fetch_object(
@@ -227,19 +195,3 @@ def _without_fragment(url: str) -> str:
         return str(httpx.URL(url).copy_with(fragment=None))
     except httpx.InvalidURL:
         return url
-
-
-def _detached(response: httpx.Response, content: bytes) -> httpx.Response:
-    """A copy of a streamed response holding `content` (already decoded)."""
-    dropped = {"content-encoding", "content-length", "transfer-encoding"}
-    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in dropped]
-    extensions = {k: v for k, v in response.extensions.items() if k != "network_stream"}
-    detached = httpx.Response(
-        response.status_code,
-        headers=headers,
-        content=content,
-        request=response.request,
-        extensions=extensions,
-    )
-    detached.elapsed = response.elapsed  # set by httpx once the original was closed
-    return detached

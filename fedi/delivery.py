@@ -1,9 +1,10 @@
 """The outbound path: queue → sign → deliver, with retries.
 
 `enqueue` writes the activity and one delivery row per inbox inside the caller's transaction.
-`deliver_due` claims due rows (a lease, so a killed process loses nothing), signs each request
-once, POSTs it with a per-host concurrency limit, and writes the outcome: done, retried later
-with backoff, or failed for good.
+`Lanes.start_due` claims due rows (a lease, so a killed process loses nothing) and delivers to
+each host in a task of its own: signs each request once, POSTs it (aiohttp, `poster.py`) with
+a per-host concurrency limit, and writes the outcome: done, retried later with backoff, or
+failed for good. `deliver_due` does one round and waits for it (tests, one-shot commands).
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from collections import defaultdict
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import httpx
-
 from activitypub.errors import FetchError, UnsafeURL
-from activitypub.http import post_json
+from activitypub.http import AP_ACCEPT, AP_CONTENT_TYPE
+from activitypub.poster import PostResponse
 
 from . import storage
 from .instance import Instance
@@ -34,6 +34,7 @@ BATCH_SIZE = 200
 PER_HOST_CONCURRENCY = 4
 MAX_RETRY_AFTER = 24 * 3600
 RETRIED_CLIENT_ERRORS = {401, 408, 429}
+POST_HEADERS = {"Content-Type": AP_CONTENT_TYPE, "Accept": AP_ACCEPT}
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -58,15 +59,56 @@ async def enqueue(
 
 
 async def deliver_due(instance: Instance, limit: int = BATCH_SIZE) -> int:
-    """Delivers what is due now; returns how many deliveries were attempted."""
-    batch = await storage.claim_due_deliveries(instance.db, instance.clock(), limit, LEASE_SECONDS)
-    if not batch:
-        return 0
-    by_host: dict[str, list[Delivery]] = defaultdict(list)
-    for delivery in batch:
-        by_host[delivery.host].append(delivery)
-    await asyncio.gather(*(_deliver_to_host(instance, items) for items in by_host.values()))
-    return len(batch)
+    """Delivers what is due now and waits until done; returns how many deliveries were tried."""
+    lanes = Lanes(instance, limit)
+    started = await lanes.start_due()
+    await lanes.wait()
+    return started
+
+
+class Lanes:
+    """The delivery worker's hosts in flight, each in a task of its own: the worker claims the
+    next deliveries while earlier hosts are still answering, so a slow or hanging host (up to
+    30 s a try) never holds up the others. A host's next deliveries wait until its lane is
+    done (it keeps its order and its concurrency limit); at most `limit` are in flight."""
+
+    def __init__(self, instance: Instance, limit: int = BATCH_SIZE) -> None:
+        self.instance = instance
+        self.limit = limit
+        self._lanes: dict[str, tuple[asyncio.Task[None], int]] = {}
+
+    async def start_due(self) -> int:
+        """Starts what is due for hosts not in flight; returns how many deliveries started."""
+        room = self.limit - sum(size for _, size in self._lanes.values())
+        if room <= 0:
+            return 0
+        batch = await storage.claim_due_deliveries(
+            self.instance.db, self.instance.clock(), room, LEASE_SECONDS, skip_hosts=list(self._lanes))
+        by_host: dict[str, list[Delivery]] = defaultdict(list)
+        for delivery in batch:
+            by_host[delivery.host].append(delivery)
+        for host, deliveries in by_host.items():
+            task = asyncio.create_task(_deliver_to_host(self.instance, deliveries))
+            self._lanes[host] = (task, len(deliveries))
+            task.add_done_callback(lambda done, host=host: self._finished(host, done))
+        return len(batch)
+
+    def _finished(self, host: str, task: asyncio.Task[None]) -> None:
+        del self._lanes[host]
+        self.instance.wakeups.delivery.set()  # room for more, and this host's next rows
+        if not task.cancelled() and task.exception() is not None:
+            log.error("delivering to %s failed: %r", host, task.exception())
+
+    async def wait(self, timeout: float | None = None) -> None:
+        """Until every lane is done, or `timeout`; then those left are cancelled (their rows
+        stay queued, claimed again once their lease runs out or at the next start)."""
+        tasks = [task for task, _ in self._lanes.values()]
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=timeout)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
 async def _deliver_to_host(instance: Instance, deliveries: list[Delivery]) -> None:
@@ -134,15 +176,14 @@ async def deliver_one(instance: Instance, delivery: Delivery, host: _HostView) -
 
 async def _post_signed(
     instance: Instance, signer: LocalActor, delivery: Delivery, scheme: str
-) -> httpx.Response:
-    return await post_json(
-        instance.http, delivery.inbox, delivery.body, auth=instance.signing_auth(signer, scheme),
-        allow_private=instance.allow_private,
-    )
+) -> PostResponse:
+    auth = instance.signing_auth(signer, scheme)
+    headers = auth.headers_for("POST", delivery.inbox, delivery.body, POST_HEADERS)
+    return await instance.poster.post(delivery.inbox, delivery.body, headers)
 
 
 async def _record_response(
-    instance: Instance, delivery: Delivery, response: httpx.Response, scheme: str, host: _HostView,
+    instance: Instance, delivery: Delivery, response: PostResponse, scheme: str, host: _HostView,
 ) -> bool:
     status = response.status_code
     if 200 <= status < 300:
@@ -174,11 +215,12 @@ async def _retry(instance: Instance, delivery: Delivery, error: str) -> None:
     else:
         await storage.reschedule_delivery(instance.db, delivery.id, now + backoff_seconds(attempts), error)
     if await storage.record_host_failure(instance.db, delivery.host, now, UNAVAILABLE_AFTER):
+        instance.hosts_heard.forget(delivery.host)  # its next request clears the mark
         log.warning("%s has failed for days: marked unavailable", delivery.host)
     log.info("delivery to %s failed (%s), attempt %d", delivery.inbox, error, attempts)
 
 
-def _retry_after_seconds(response: httpx.Response, now: float) -> float | None:
+def _retry_after_seconds(response: PostResponse, now: float) -> float | None:
     value = response.headers.get("retry-after", "").strip()
     if not value:
         return None

@@ -16,14 +16,20 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from activitypub.auth import SignatureAuth
 from activitypub.http import make_client
 from activitypub.keys import generate_rsa_key, load_private_key, private_key_to_pem, public_key_to_pem
+from activitypub.poster import Poster
+from activitypub.signatures import PublicKeyInfo
 
 from . import __version__, storage
 from .config import Config, ConfigError, database_location, database_path, load_config, save_config
+from .memo import Memo
 from .settings import SiteSettings, load_settings
 from .storage import Database, LocalActor
 from .urls import Urls
 
 USER_AGENT = f"fedi/{__version__}"
+KEY_MEMO_SECONDS = 300.0  # a rotated key fails to verify and is fetched again at once anyway
+HOST_MEMO_SECONDS = 60.0
+MEMO_SIZE = 4096
 
 
 @dataclass
@@ -39,12 +45,15 @@ class Instance:
     config: Config
     directory: Path
     db: Database
-    http: httpx.AsyncClient
+    http: httpx.AsyncClient  # fetches
+    poster: Poster  # deliveries
     association: LocalActor
     instance_actor: LocalActor
     settings: SiteSettings = field(default_factory=SiteSettings)
     wakeups: Wakeups = field(default_factory=Wakeups)
     blocklist: Any = None  # fedi.blocks.Blocklist, cached for the inbox (see there)
+    keys: Memo[PublicKeyInfo] = field(default_factory=lambda: Memo(KEY_MEMO_SECONDS, MEMO_SIZE))
+    hosts_heard: Memo[bool] = field(default_factory=lambda: Memo(HOST_MEMO_SECONDS, MEMO_SIZE))
     clock: Callable[[], float] = time.time
 
     @property
@@ -77,6 +86,7 @@ class Instance:
 
     async def close(self) -> None:
         await self.http.aclose()
+        await self.poster.aclose()
         await self.db.close()
 
 
@@ -134,9 +144,9 @@ async def _put_new_actor(tx: storage.Transaction, username: str, uri: str, kind:
 
 
 async def open_instance(directory: Path, *, http: httpx.AsyncClient | None = None,
-                        **overrides: Any) -> Instance:
-    """Opens an instance's directory. `http` lets several instances of one process share a
-    client (and its connections); by default each has its own."""
+                        poster: Poster | None = None, **overrides: Any) -> Instance:
+    """Opens an instance's directory. `http` and `poster` let several instances of one process
+    share clients (and their connections); by default each has its own."""
     config = load_config(directory)
     db = await Database.open(database_location(directory, config))
     instance_actor = await storage.get_local_actor_by_kind(db, "instance")
@@ -146,7 +156,10 @@ async def open_instance(directory: Path, *, http: httpx.AsyncClient | None = Non
     if association is None or instance_actor is None:
         await db.close()
         raise ConfigError(f"{directory}: the database has no actors; was `fedi init` interrupted?")
-    http = http or make_client(allow_private=config.allow_private, user_agent=f"{USER_AGENT} (+{config.url})")
+    user_agent = f"{USER_AGENT} (+{config.url})"
+    http = http or make_client(allow_private=config.allow_private, user_agent=user_agent)
+    poster = poster or Poster(allow_private=config.allow_private, user_agent=user_agent)
     settings = await load_settings(db)
-    return Instance(config=config, directory=directory, db=db, http=http, association=association,
-                    instance_actor=instance_actor, settings=settings, **overrides)
+    return Instance(config=config, directory=directory, db=db, http=http, poster=poster,
+                    association=association, instance_actor=instance_actor, settings=settings,
+                    **overrides)

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from activitypub.http import make_client
+from activitypub.poster import Poster
 
 from .config import Config, ConfigError, config_path, load_config
 from .instance import USER_AGENT, Instance, create_instance_files, open_instance
@@ -42,13 +43,15 @@ async def open_tenants(tenants: Path) -> list[Instance]:
     if not directories:
         raise ConfigError(f"{tenants} holds no tenant yet: add one with `fedi tenant add`")
     clients: dict[bool, httpx.AsyncClient] = {}
+    posters: dict[bool, Poster] = {}
     opened: list[Instance] = []
     try:
         for directory in directories:
             policy = load_config(directory).allow_private
             if policy not in clients:
                 clients[policy] = make_client(allow_private=policy, user_agent=USER_AGENT)
-            opened.append(await open_instance(directory, http=clients[policy]))
+                posters[policy] = Poster(allow_private=policy, user_agent=USER_AGENT)
+            opened.append(await open_instance(directory, http=clients[policy], poster=posters[policy]))
     except BaseException:
         for instance in opened:
             await instance.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
 
 from . import delivery, inbox, outbox, storage
@@ -26,6 +27,7 @@ class Workers:
         self.instance = instance
         self.idle_poll = idle_poll
         self.delivery_only = delivery_only  # an extra delivery process (`fedi deliver --forever`)
+        self._lanes = delivery.Lanes(instance)
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
 
@@ -42,7 +44,7 @@ class Workers:
 
     def _delivery_task(self) -> asyncio.Task[None]:
         wakeup = self.instance.wakeups.delivery
-        return asyncio.create_task(self._loop("delivery", delivery.deliver_due, wakeup))
+        return asyncio.create_task(self._loop("delivery", lambda _: self._lanes.start_due(), wakeup))
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
         """Lets the current step finish (bounded), then stops; unfinished rows stay queued."""
@@ -51,10 +53,12 @@ class Workers:
         self.instance.wakeups.delivery.set()
         if not self._tasks:
             return
+        started = time.monotonic()
         done, pending = await asyncio.wait(self._tasks, timeout=grace_seconds)
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        await self._lanes.wait(timeout=max(0.0, grace_seconds - (time.monotonic() - started)))
         self._tasks = []
 
     async def _loop(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
@@ -442,17 +442,21 @@ async def put_deliveries(
     return len(rows)
 
 
-async def claim_due_deliveries(db: Database, now: float, limit: int, lease: float) -> list[Delivery]:
-    """Locks up to `limit` due deliveries for `lease` seconds, oldest first, and returns them."""
+async def claim_due_deliveries(
+    db: Database, now: float, limit: int, lease: float, skip_hosts: Sequence[str] = ()
+) -> list[Delivery]:
+    """Locks up to `limit` due deliveries for `lease` seconds, oldest first, and returns them
+    (none to `skip_hosts`: those this process is delivering to already)."""
+    skipped = f" AND d.host NOT IN ({','.join('?' * len(skip_hosts))})" if skip_hosts else ""
     async with db.transaction() as tx:
         rows = await tx.fetchall(
             "UPDATE deliveries SET locked_until = ? WHERE id IN ("
             " SELECT d.id FROM deliveries d LEFT JOIN hosts h ON h.host = d.host"
             " WHERE d.state = 'queued' AND d.next_attempt_at <= ? AND d.locked_until <= ?"
-            " AND COALESCE(h.retry_after, 0) <= ? AND NOT EXISTS (SELECT 1 FROM deliveries e"
+            f" AND COALESCE(h.retry_after, 0) <= ?{skipped} AND NOT EXISTS (SELECT 1 FROM deliveries e"
             "  WHERE e.inbox = d.inbox AND e.state = 'queued' AND e.attempts > 0 AND e.id < d.id)"
             f" ORDER BY d.id LIMIT ?{_skip_locked(tx, 'd')}) RETURNING id",
-            (now + lease, now, now, now, limit),
+            (now + lease, now, now, now, *skip_hosts, limit),
         )
         if not rows:
             return []

@@ -30,7 +30,6 @@ from activitypub.http import (
     fetch_json,
     is_activitypub_content_type,
     make_client,
-    post_json,
 )
 from activitypub.transport import is_public_address
 from fedi_testing import serve_app
@@ -489,44 +488,3 @@ async def test_given_per_host_limit_then_concurrency_bounded(server: str, hits: 
         in_flight += 1 if event == "in" else -1
         peak = max(peak, in_flight)
     assert peak == 2
-
-
-# --- post_json ------------------------------------------------------------------------------
-
-
-async def test_given_inbox_when_posting_then_response_with_headers(
-    server: str, hits: Hits, client: httpx.AsyncClient
-) -> None:
-    response = await post_json(client, f"{server}/inbox", b'{"type":"Follow"}', auth=None, allow_private=True)
-    assert response.status_code == 202
-    assert response.headers["Retry-After"] == "120"
-    assert response.text == "accepted"
-    assert response.elapsed.total_seconds() >= 0
-    assert hits.paths == ['application/activity+json {"type":"Follow"}']
-
-
-async def test_given_huge_response_to_post_then_body_capped(server: str, client: httpx.AsyncClient) -> None:
-    response = await post_json(client, f"{server}/inbox-huge", b"{}", auth=None, allow_private=True)
-    assert response.status_code == 200
-    assert len(response.content) == 1_000_000
-
-
-async def test_given_unreachable_or_unsafe_inbox_then_fetch_error(
-    client: httpx.AsyncClient, strict_client: httpx.AsyncClient
-) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    with pytest.raises(FetchError) as caught:
-        await post_json(client, f"http://127.0.0.1:{closed_port}/inbox", b"{}", auth=None, allow_private=True)
-    assert isinstance(caught.value.__cause__, httpx.ConnectError)
-    with pytest.raises(UnsafeURL):
-        await post_json(strict_client, "https://10.0.0.1/inbox", b"{}", auth=None, allow_private=False)
-
-
-async def test_given_redirecting_inbox_then_redirect_returned_not_followed(
-    server: str, client: httpx.AsyncClient
-) -> None:
-    response = await post_json(client, f"{server}/moved-inbox", b"{}", auth=None, allow_private=True)
-    assert response.status_code == 307
-    assert response.headers["Location"] == "/inbox"

@@ -5,14 +5,13 @@ draft-cavage, hang, or are down. Time is simulated with the instance's clock."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 from typing import Any
 
 import pytest
 from receiver import Answer, Receiver
 
-from activitypub.http import post_json
+from activitypub.poster import Poster
 from fedi import delivery, outbox, storage
 from fedi.workers import run_until_idle
 
@@ -283,8 +282,9 @@ async def test_sixteen_failures_fail_the_delivery_for_good(lyon, receivers):
 
 async def test_a_slow_receiver_does_not_hold_up_other_hosts(lyon, receivers, monkeypatch):
     """The slow peer sleeps 60 s before answering; our total timeout per POST is cut to 2 s
-    (`fedi.delivery.post_json` is wrapped with total_timeout=2) to keep the test short."""
-    monkeypatch.setattr(delivery, "post_json", functools.partial(post_json, total_timeout=2.0))
+    (the instance's poster gets total_timeout=2) to keep the test short."""
+    await lyon.instance.poster.aclose()
+    lyon.instance.poster = Poster(allow_private=True, user_agent="fedi-test", total_timeout=2.0)
     slow = await receivers(default=Answer(202, delay=60))
     fast = await receivers()
     await slow.become_follower_of(lyon.instance)
@@ -304,3 +304,29 @@ async def test_a_slow_receiver_does_not_hold_up_other_hosts(lyon, receivers, mon
     slow_row = rows[slow.inbox_url()]
     assert (slow_row["state"], slow_row["attempts"]) == ("queued", 1)
     assert "longer than 2.0 s" in slow_row["last_error"]
+
+
+async def test_a_hanging_host_does_not_hold_up_the_next_posts_to_the_others(lyon, receivers):
+    """The worker claims new deliveries while a host is still answering: the second post
+    reaches the fast follower while the slow one still sits on the first, and nothing more is
+    sent to the slow one until its lane is done."""
+    slow = await receivers(default=Answer(202, delay=60))
+    fast = await receivers()
+    await slow.become_follower_of(lyon.instance)
+    await fast.become_follower_of(lyon.instance)
+    lanes = delivery.Lanes(lyon.instance)
+    first = await outbox.publish_post(lyon.instance, "Premier rendez-vous")
+    assert await lanes.start_due() == 2
+    second = await outbox.publish_post(lyon.instance, "Second rendez-vous")
+    started, claimed = time.monotonic(), 0
+    while not claimed and time.monotonic() - started < 3:  # once the fast host's lane is done
+        await asyncio.sleep(0.01)
+        claimed = await lanes.start_due()
+    assert claimed == 1  # the fast one's; the slow host is still in flight
+    while len(fast.received) < 2 and time.monotonic() - started < 3:
+        await asyncio.sleep(0.01)
+    assert fast.accepted_objects() == [first.uri, second.uri]
+    assert len(slow.received) == 0
+    await lanes.wait(timeout=0)  # as at shutdown: the slow one's rows stay queued
+    states = [(r["inbox"] == slow.inbox_url(), r["state"]) for r in await deliveries(lyon.instance)]
+    assert sorted(states) == [(False, "done"), (False, "done"), (True, "queued"), (True, "queued")]

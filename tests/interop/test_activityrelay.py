@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+from activitypub.poster import Poster
 from activitypub.transport import SafeTransport
 from fedi import outbox, storage
 from fedi.config import new_config
@@ -284,6 +285,8 @@ async def serve_https_instance(directory: Path, address: str, name: str, ca: Loo
         timeout=default.timeout, follow_redirects=False, headers=default.headers, trust_env=False,
     )
     await default.aclose()
+    await instance.poster.aclose()
+    instance.poster = Poster(allow_private=True, user_agent="fedi-test", ssl_context=ca.client_context())
     certfile, keyfile = ca.issue(address)
     server = uvicorn.Server(uvicorn.Config(
         create_app(instance, run_workers=False), host=address, port=443, log_level="warning",

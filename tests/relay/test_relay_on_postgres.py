@@ -87,7 +87,7 @@ async def test_two_delivery_processes_share_the_queue_and_send_each_delivery_onc
 
     assert len(receiver.received) == ACTIVITIES * INBOXES
     assert set(receiver.received.values()) == {1}, "a delivery was sent twice"
-    sent = [log.read_text().count("HTTP Request: POST") for log in logs]
+    sent = [log.read_text().count("-> HTTP 202") for log in logs]
     assert sum(sent) == ACTIVITIES * INBOXES
     assert all(sent), f"one process delivered nothing: {sent}"
     assert codes == [0, 0]  # SIGTERM: a clean stop
