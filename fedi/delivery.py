@@ -76,6 +76,7 @@ class Lanes:
         self.instance = instance
         self.limit = limit
         self._lanes: dict[str, tuple[asyncio.Task[None], int]] = {}
+        self._done = DoneMarks(instance)
 
     async def start_due(self) -> int:
         """Starts what is due for hosts not in flight; returns how many deliveries started."""
@@ -87,8 +88,10 @@ class Lanes:
         by_host: dict[str, list[Delivery]] = defaultdict(list)
         for delivery in batch:
             by_host[delivery.host].append(delivery)
+        states = await storage.get_host_states(self.instance.db, list(by_host)) if by_host else {}
         for host, deliveries in by_host.items():
-            task = asyncio.create_task(_deliver_to_host(self.instance, deliveries))
+            view = _HostView(states.get(host), self._done)
+            task = asyncio.create_task(_deliver_to_host(self.instance, deliveries, view))
             self._lanes[host] = (task, len(deliveries))
             task.add_done_callback(lambda done, host=host: self._finished(host, done))
         return len(batch)
@@ -103,22 +106,54 @@ class Lanes:
         """Until every lane is done, or `timeout`; then those left are cancelled (their rows
         stay queued, claimed again once their lease runs out or at the next start)."""
         tasks = [task for task, _ in self._lanes.values()]
-        if not tasks:
-            return
-        _, pending = await asyncio.wait(tasks, timeout=timeout)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        await self._done.flush()
 
 
-async def _deliver_to_host(instance: Instance, deliveries: list[Delivery]) -> None:
+class DoneMarks:
+    """Successful deliveries are written done by one writer, group-commit style: the first at
+    once, and those that succeed while a write is under way together in the next transaction.
+    Until written, a row stays leased, so a live process never sends it again; a killed one
+    re-sends at most those of one write (peers drop an activity id they already have)."""
+
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+        self._ids: list[int] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    def add(self, delivery_id: int) -> None:
+        self._ids.append(delivery_id)
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_all())
+
+    async def _write_all(self) -> None:
+        try:
+            while self._ids:
+                ids, self._ids = self._ids, []
+                try:
+                    await storage.mark_deliveries_done(self.instance.db, ids, self.instance.clock())
+                except storage.StorageError as error:  # their leases run out: they are sent again
+                    log.error("could not record %d deliveries as done: %s", len(ids), error)
+        finally:
+            self._writer = None
+
+    async def flush(self) -> None:
+        """Waits until every success so far is written."""
+        if self._writer is not None:
+            await asyncio.shield(self._writer)
+
+
+async def _deliver_to_host(instance: Instance, deliveries: list[Delivery], host: _HostView) -> None:
     """Deliveries to one host, oldest first, at most PER_HOST_CONCURRENCY at a time, and one
     after the other to the same inbox. Once the host fails, the rest of the batch waits: the
     oldest failed delivery of an inbox is retried alone until it passes, so that an inbox that
     was down gets its posts in order."""
     semaphore = asyncio.Semaphore(PER_HOST_CONCURRENCY)
     host_failed = asyncio.Event()
-    host = _HostView(await storage.get_host_state(instance.db, deliveries[0].host))
     by_inbox: dict[str, list[Delivery]] = defaultdict(list)
     for delivery in deliveries:
         by_inbox[delivery.inbox].append(delivery)
@@ -136,12 +171,13 @@ async def _deliver_to_host(instance: Instance, deliveries: list[Delivery]) -> No
 
 
 class _HostView:
-    """What one batch knows of a host, read once: its signature scheme and whether it is
-    doing fine (then a success needs no write to the hosts table)."""
+    """What one lane knows of a host, read once: its signature scheme and whether it is
+    doing fine (then a success needs no write to the hosts table); where successes go."""
 
-    def __init__(self, state: HostState | None) -> None:
+    def __init__(self, state: HostState | None, done: DoneMarks) -> None:
         self.scheme = state.signature_scheme if state else None
         self.good = state is not None and state.first_failure_at is None and not state.unavailable
+        self.done = done
 
     def succeeded(self, scheme: str) -> bool:
         """Records a success in the view; True when the database needs to hear of it."""
@@ -187,7 +223,7 @@ async def _record_response(
 ) -> bool:
     status = response.status_code
     if 200 <= status < 300:
-        await storage.mark_delivery_done(instance.db, delivery.id, instance.clock())
+        host.done.add(delivery.id)
         if host.succeeded(scheme):  # one write less per delivery to a host that is doing fine
             await storage.record_host_success(instance.db, delivery.host, scheme)
         return True

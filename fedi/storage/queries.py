@@ -471,19 +471,21 @@ async def claim_due_deliveries(
     return [Delivery.from_row(row) for row in joined]
 
 
-async def mark_delivery_done(db: Database, delivery_id: int, now: float) -> None:
-    """Done; if it had failed before, the inbox is back: what waited behind it is due now."""
+async def mark_deliveries_done(db: Database, delivery_ids: Sequence[int], now: float) -> None:
+    """Done, in one transaction; an inbox that had failed before is back: what waited behind
+    it is due now."""
+    marks = ",".join("?" * len(delivery_ids))
     async with db.transaction() as tx:
-        row = await tx.fetchone(
+        rows = await tx.fetchall(
             "UPDATE deliveries SET state = 'done', attempts = attempts + 1, last_error = NULL"
-            " WHERE id = ? RETURNING inbox, attempts",
-            (delivery_id,),
+            f" WHERE id IN ({marks}) RETURNING inbox, attempts",
+            list(delivery_ids),
         )
-        if row is not None and row["attempts"] > 1:
+        for inbox in {row["inbox"] for row in rows if row["attempts"] > 1}:
             await tx.execute(
                 "UPDATE deliveries SET next_attempt_at = ?"
                 " WHERE inbox = ? AND state = 'queued' AND next_attempt_at > ?",
-                (now, row["inbox"], now),
+                (now, inbox, now),
             )
 
 
@@ -564,11 +566,14 @@ async def list_deliveries_for_activity(db: Reader, activity_uri: str) -> list[di
 
 
 async def get_host_state(db: Reader, host: str) -> HostState | None:
-    row = await db.fetchone("SELECT * FROM hosts WHERE host = ?", (host,))
-    if row is None:
-        return None
-    return HostState(row["host"], row["first_failure_at"], bool(row["unavailable"]),
-                     row["retry_after"], row["signature_scheme"])
+    return (await get_host_states(db, [host])).get(host)
+
+
+async def get_host_states(db: Reader, hosts: Sequence[str]) -> dict[str, HostState]:
+    """The known hosts among `hosts`, in one query."""
+    rows = await db.fetchall(f"SELECT * FROM hosts WHERE host IN ({','.join('?' * len(hosts))})", list(hosts))
+    return {row["host"]: HostState(row["host"], row["first_failure_at"], bool(row["unavailable"]),
+                                   row["retry_after"], row["signature_scheme"]) for row in rows}
 
 
 async def record_host_success(db: Database, host: str, signature_scheme: str) -> None:

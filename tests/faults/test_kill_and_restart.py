@@ -159,7 +159,9 @@ async def test_kill_9_mid_delivery_then_restart_delivers_to_every_inbox(setup):
     assert await queue_state(server.directory) == {"done": FOLLOWERS, "locked": 0}
     print(f"\nkill -9 after {at_kill} deliveries ({rate:.0f}/s); queue at kill: {state};"
           f" the rest took {took:.1f} s after restart; duplicates: {duplicates}")
-    assert 0 <= duplicates <= 8  # at most the requests in flight when killed
+    # at most the requests in flight when killed (4 to the host) and the successes waiting for
+    # the one write of "done" marks under way (delivery.DoneMarks: a group commit)
+    assert 0 <= duplicates <= 32
 
 
 async def test_sigterm_stops_within_ten_seconds_and_leaves_the_queue_consistent(setup):
