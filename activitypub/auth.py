@@ -11,6 +11,7 @@ import base64
 import email.utils
 from collections.abc import Generator
 from typing import Literal
+from urllib.parse import urlsplit
 
 import httpx
 from cryptography.hazmat.primitives import hashes
@@ -67,7 +68,12 @@ class SignatureAuth(httpx.Auth):
 
     def headers_for(self, method: str, url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
         """`headers` plus those that sign the request (Host, Date, Digest, Signature...), for a
-        client other than httpx (`poster.Poster`): the same bytes are signed either way."""
+        client other than httpx (`poster.Poster`, which sends the URL's path as written)."""
+        if self.scheme == "cavage":
+            signed = httpx.Headers(headers)
+            target, host = _target_and_host(url)
+            _add_cavage_headers(signed, method, target, host, body, self.key_id, self.private_key)
+            return dict(signed.items())
         request = httpx.Request(method, url, content=body, headers=headers)
         sign_request(request, self.key_id, self.private_key, self.scheme)
         return {name: value for name, value in request.headers.items() if name != "content-length"}
@@ -81,20 +87,39 @@ def _host(url: httpx.URL) -> str:
     return host if url.port is None else f"{host}:{url.port}"
 
 
+def _target_and_host(url: str) -> tuple[str, str]:
+    """The request target (path and query, as written) and the Host header of a URL string."""
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    if parts.port is not None and (parts.scheme, parts.port) not in (("https", 443), ("http", 80)):
+        host = f"{host}:{parts.port}"
+    return target, host
+
+
 def _sign_cavage(
     request: httpx.Request, key_id: str, private_key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
 ) -> None:
-    headers = request.headers
+    target = request.url.raw_path.decode("ascii")  # path and query, as sent on the wire
+    _add_cavage_headers(request.headers, request.method, target, _host(request.url), request.content,
+                        key_id, private_key)
+
+
+def _add_cavage_headers(
+    headers: httpx.Headers, method: str, target: str, host: str, body: bytes, key_id: str,
+    private_key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey,
+) -> None:
     if "date" not in headers:
         headers["Date"] = email.utils.formatdate(usegmt=True)
     if "host" not in headers:
-        headers["Host"] = _host(request.url)
+        headers["Host"] = host
     covered = ["(request-target)", "host", "date"]
-    if needs_digest(request.method, request.content):
-        headers["Digest"] = digest_header(request.content)
+    if needs_digest(method, body):
+        headers["Digest"] = digest_header(body)
         covered.append("digest")
-    target = request.url.raw_path.decode("ascii")  # path and query, as sent on the wire
-    lines = [f"(request-target): {request.method.lower()} {target}"]
+    lines = [f"(request-target): {method.lower()} {target}"]
     lines += [f"{name}: {headers[name]}" for name in covered[1:]]
     message = "\n".join(lines).encode("utf-8")
     if isinstance(private_key, rsa.RSAPrivateKey):

@@ -176,6 +176,23 @@ async def test_signature_auth_signs_what_a_peer_receives() -> None:
     assert seen[0].scheme == "cavage"
 
 
+@pytest.mark.parametrize("scheme", ["cavage", "rfc9421"])
+@pytest.mark.parametrize("url,host", [
+    ("https://local.example/inbox", "local.example"),
+    ("https://local.example:443/users/a%C3%A9/inbox?page=1", "local.example"),
+    ("http://127.0.0.1:8702/inbox", "127.0.0.1:8702"),
+    ("https://[2001:db8::1]:8443/inbox", "[2001:db8::1]:8443"),
+])
+async def test_headers_for_another_client_verify_as_that_client_sends_them(scheme: str, url: str, host: str) -> None:
+    """Given the headers SignatureAuth makes for a request that aiohttp sends (the URL's path as
+    written, these headers as given), the peer's verification of that request passes."""
+    auth = SignatureAuth(KEY_ID, RSA_KEY, scheme)  # type: ignore[arg-type]
+    headers = auth.headers_for("POST", url, BODY, {"Content-Type": "application/activity+json"})
+    assert headers["host"] == host
+    received = httpx.Request("POST", url, content=BODY, headers=headers)
+    assert (await verify(received, Retriever(RSA_KEY.public_key()))).scheme == scheme
+
+
 def test_cavage_header_is_shaped_like_mastodons() -> None:
     request = signed("POST", RSA_KEY, "cavage", BODY, url="https://local.example:8443/inbox?x=1")
     assert re.fullmatch(
