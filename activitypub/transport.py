@@ -34,9 +34,11 @@ __all__ = [
     "resolve_host",
 ]
 
-TIMEOUT = httpx.Timeout(connect=5.0, read=10.0, write=10.0, pool=10.0)
+# Waiting for a turn to a busy host (pool) is no failure: bounded by the total timeout only.
+TIMEOUT = httpx.Timeout(connect=5.0, read=10.0, write=10.0, pool=30.0)
 POOL_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30.0)
 MAX_POOLED_ORIGINS = 512  # servers with idle connections kept; beyond, the least recent idle go
+SWEEP_SECONDS = 10.0  # how often pools whose connections all expired are closed
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -233,6 +235,7 @@ class _PoolPerOrigin:
         self._max_origins = max_origins
         self._pools: OrderedDict[tuple[bytes, bytes, int | None], httpcore.AsyncConnectionPool]
         self._pools = OrderedDict()
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
         key = (request.url.scheme, request.url.host, request.url.port)
@@ -241,7 +244,20 @@ class _PoolPerOrigin:
             pool = self._pools[key] = self._make_pool()
             await self._close_idle_beyond_limit()
         self._pools.move_to_end(key)
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.create_task(self._sweep_expired())
         return await pool.handle_async_request(request)
+
+    async def _sweep_expired(self) -> None:
+        """Closes the pools whose connections have all outlived their keep-alive. httpcore drops
+        an expired connection only when its pool is used again, so the sockets (and TLS
+        buffers) of the many servers a relay talks to once would otherwise stay open."""
+        while self._pools:
+            await asyncio.sleep(SWEEP_SECONDS)
+            for key, pool in list(self._pools.items()):
+                if all(connection.is_idle() and connection.has_expired() for connection in pool.connections):
+                    del self._pools[key]
+                    await pool.aclose()
 
     async def _close_idle_beyond_limit(self) -> None:
         for key in list(self._pools)[: max(0, len(self._pools) - self._max_origins)]:
@@ -251,6 +267,9 @@ class _PoolPerOrigin:
                 await pool.aclose()
 
     async def aclose(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
         pools, self._pools = list(self._pools.values()), OrderedDict()
         for pool in pools:
             await pool.aclose()

@@ -488,3 +488,22 @@ async def test_given_per_host_limit_then_concurrency_bounded(server: str, hits: 
         in_flight += 1 if event == "in" else -1
         peak = max(peak, in_flight)
     assert peak == 2
+
+
+async def test_given_a_server_talked_to_once_then_its_idle_connection_is_closed_after_keep_alive(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """httpcore closes an expired connection only when its pool is used again; a relay talks
+    to hundreds of servers once (a key, a NodeInfo): their sockets must not stay open."""
+    monkeypatch.setattr(transport, "SWEEP_SECONDS", 0.1)
+    safe = transport.SafeTransport(allow_private=True, limits=httpx.Limits(keepalive_expiry=0.2))
+    async with httpx.AsyncClient(transport=safe) as client:
+        await fetch_json(client, f"{server}/note", allow_private=True)
+        pools = safe._pool._pools  # type: ignore[attr-defined]
+        assert len(pools) == 1 and len(next(iter(pools.values())).connections) == 1
+        deadline = time.monotonic() + 3
+        while pools and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert not pools
+        await fetch_json(client, f"{server}/note", allow_private=True)  # and it comes back when needed
+        assert len(pools) == 1
