@@ -77,3 +77,33 @@ async def test_two_tenants_in_one_process_have_their_own_sites_and_federate(tmp_
         server.send_signal(signal.SIGTERM)
         _, err = await server.communicate()
     assert server.returncode == 0, err.decode()[-2000:]
+
+
+async def test_each_tenant_has_its_own_inbox_rate_so_a_relay_can_reach_them_all(tmp_path):
+    """The relay sends each post to every association at once, from one address: in a shared
+    process each tenant counts that address on its own, as separate servers would."""
+    from fedi.config import new_config
+    from fedi.instance import create_instance_files, open_instance
+    from web.app import create_app
+
+    port = free_port()
+    sites = []
+    for host, name in ((f"127.0.0.1:{port}", "avf-lyon"), (f"localhost:{port}", "avf-nantes")):
+        config = new_config(f"http://{host}", name, name, allow_private=True)
+        await create_instance_files(tmp_path / name, config)
+        sites.append(await open_instance(tmp_path / name))
+    app = create_app(sites, run_workers=False, inbox_rate=(0.01, 2))
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
+            async def post(host: str) -> int:
+                response = await client.post(f"http://{host}/inbox", content=b"{}",
+                                             headers={"Content-Type": "application/activity+json"})
+                return response.status_code
+
+            lyon = [await post(f"127.0.0.1:{port}") for _ in range(3)]
+            nantes = [await post(f"localhost:{port}") for _ in range(3)]
+        assert lyon[2] == nantes[2] == 429  # each site's burst of 2 is spent...
+        assert 429 not in lyon[:2] + nantes[:2]  # ...and one site's never spends the other's
+    finally:
+        for site in sites:
+            await site.close()

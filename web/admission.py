@@ -68,19 +68,23 @@ def sending_host(headers: Any) -> str | None:
     return None
 
 
-def check_inbox_rate(request: Request, limits: InboxLimits) -> str | None:
-    """Refuses a client IP over its rate, or a sending host that already used up its share;
-    returns that host (to be charged once the request is verified)."""
+def check_inbox_rate(request: Request, limits: InboxLimits, site: str) -> str | None:
+    """Refuses a client IP over its rate, or a sending host that already used up its share,
+    at this site (each association of a shared process has its own shares: the relay sends
+    each post to all of them at once); returns the key to charge once the request is verified."""
     now = limits.clock()
-    client_ip = request.client.host if request.client else "unknown"
+    client_ip = f"{site} {request.client.host if request.client else 'unknown'}"
     if not limits.by_ip.allow(client_ip, now):
         raise TooManyRequests("too many requests from this address",
                               limits.by_ip.retry_after_header(client_ip, now))
     host = sending_host(request.headers)
-    if host and limits.by_host.retry_after(host, now) > 0:
+    if host is None:
+        return None
+    sender = f"{site} {host}"
+    if limits.by_host.retry_after(sender, now) > 0:
         raise TooManyRequests("too many requests from this server",
-                              limits.by_host.retry_after_header(host, now))
-    return host
+                              limits.by_host.retry_after_header(sender, now))
+    return sender
 
 
 async def read_body(request: Request, limit: int = inbox.MAX_BODY_BYTES,

@@ -112,8 +112,8 @@ def received_url(instance: Instance, request: Request) -> str:
 
 async def post_inbox(request: Request) -> Response:
     limits = inbox_limits(request)
-    sender = check_inbox_rate(request, limits)
     instance = instance_of(request)
+    sender = check_inbox_rate(request, limits, instance.config.host)
     if "username" in request.path_params:
         await _actor_by_username(instance, request.path_params["username"])
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
