@@ -90,9 +90,9 @@ class Instance:
         await self.db.close()
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=4096)  # every local actor of every tenant: a key parsed once, not per signature
 def _private_key(pem: str) -> RSAPrivateKey:
-    return load_private_key(pem)  # type: ignore[return-value]
+    return load_private_key(pem, own=True)  # type: ignore[return-value]
 
 
 async def create_instance_files(directory: Path, config: Config, summary: str = "") -> None:
