@@ -20,6 +20,7 @@ import socket
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import aiohttp
 import httpx
@@ -72,6 +73,13 @@ class _SafeResolver(AbstractResolver):
         return None
 
 
+@lru_cache(maxsize=4096)
+def _check_url(url: str, allow_private: bool) -> None:
+    """`check_url`, remembered for the inboxes a server delivers to again and again (it only
+    reads the URL; a refusal raises, and is not remembered)."""
+    check_url(url, allow_private=allow_private)
+
+
 def _result(host: str, address: str, port: int) -> ResolveResult:
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     return ResolveResult(hostname=host, host=address, port=port, family=family, proto=0,
@@ -95,7 +103,7 @@ class Poster:
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> PostResponse:
         """The answer whatever its status; network errors and timeouts raise FetchError."""
-        check_url(url, allow_private=self.allow_private)
+        _check_url(url, self.allow_private)
         try:
             async with self._open().post(URL(url, encoded=True), data=body, headers=headers,
                                          allow_redirects=False) as response:

@@ -280,14 +280,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))]
 
 
-def relay_counts(relay_dir: Path) -> tuple[dict[str, int], int, int]:
+def relay_counts(relay_dir: Path) -> tuple[dict[str, int], int, int, str]:
+    """The relay's deliveries by state, how many needed another try, how many hosts answered
+    429, and the commonest errors of the tries that failed."""
     from fedi.config import database_path
 
     with sqlite3.connect(f"file:{database_path(relay_dir)}?mode=ro", uri=True) as db:
         states = dict(db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state").fetchall())
         retried = db.execute("SELECT COUNT(*) FROM deliveries WHERE attempts > 1").fetchone()[0]
         limited = db.execute("SELECT COUNT(*) FROM hosts WHERE retry_after > 0").fetchone()[0]
-    return states, retried, limited
+        errors = db.execute("SELECT substr(last_error, 1, 60) e, COUNT(*) n FROM deliveries"
+                            " WHERE last_error IS NOT NULL GROUP BY e ORDER BY n DESC LIMIT 3").fetchall()
+    return states, retried, limited, "; ".join(f"{n}× {error}" for error, n in errors) or "none"
 
 
 def main() -> None:
@@ -358,7 +362,7 @@ def main() -> None:
             dbs.close()
             stop_server(served)
             stop_server(relay)
-        states, retried, limited = relay_counts(relay_dir)
+        states, retried, limited, failures = relay_counts(relay_dir)
         errors = sum(1 for line in tenants_log.read_text(errors="replace").splitlines()
                      if "Traceback" in line or "ERROR" in line)
         if profiled_server:
@@ -366,8 +370,8 @@ def main() -> None:
 
             time.sleep(1.0)
             print_profile(str(profile_to), 0.0, f"{profiled} server while the posts went out")  # type: ignore[arg-type]
-    report(arrivals, results, subscribed, setup, states, retried, limited, errors, relay_rss, relay_hwm,
-           tenants_rss, tenants_hwm, tenants_idle, relay_idle, busy)
+    report(arrivals, results, subscribed, setup, states, retried, limited, failures, errors, relay_rss,
+           relay_hwm, tenants_rss, tenants_hwm, tenants_idle, relay_idle, busy)
 
 
 def spread(times: list[float]) -> str:
@@ -378,8 +382,8 @@ def spread(times: list[float]) -> str:
 
 
 def report(arrivals: list[Times], results: list[Times], subscribed: float, setup: float,
-           states: dict[str, int], retried: int, limited: int, errors: int, relay_rss: int, relay_hwm: int,
-           tenants_rss: int, tenants_hwm: int, tenants_idle: float, relay_idle: float,
+           states: dict[str, int], retried: int, limited: int, failures: str, errors: int, relay_rss: int,
+           relay_hwm: int, tenants_rss: int, tenants_hwm: int, tenants_idle: float, relay_idle: float,
            busy: tuple[float, float, float]) -> None:
     times = [t for post in results for t in post if t is not None]
     missing = sum(1 for post in results for t in post if t is None)
@@ -394,8 +398,8 @@ def report(arrivals: list[Times], results: list[Times], subscribed: float, setup
                          for n, post in enumerate(results))
     print(f"network: the relay's Announce in their inbox tables: {spread(arrived)} ({per_post}); "
           f"350 subscriptions accepted {subscribed:.1f} s after start (setup {setup:.0f} s); relay "
-          f"deliveries {states}, {retried} needed more than one attempt, {limited} hosts answered 429; "
-          f"{errors} error lines in the tenants' log")
+          f"deliveries {states}, {retried} needed more than one attempt ({failures}), {limited} hosts "
+          f"answered 429; {errors} error lines in the tenants' log")
     print(f"network: while the posts went out ({busy[2]:.1f} s) the relay used {busy[0]:.1f} CPU-s "
           f"({busy[0] / busy[2]:.0%} of its core), the tenants process {busy[1]:.1f} CPU-s "
           f"({busy[1] / busy[2]:.0%} of its core)")
