@@ -58,9 +58,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(2, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from _common import LOAD_CPU, SERVER_CPU, SPAWN, cpu_seconds, instance_app, pin, uvicorn_config  # noqa: E402
-from _loopback_tls import LoopbackCA, TLSTerminator  # noqa: E402
+
+from loopback_tls import LoopbackCA, TLSTerminator  # noqa: E402  (tests/loopback_tls.py)
 
 SUBSCRIBERS = 350
 RECEIVERS = 5

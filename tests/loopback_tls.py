@@ -1,6 +1,6 @@
-"""https on loopback for the relay benchmark: a throw-away CA, certificates for IP addresses, and
-a TLS terminator in front of a plain-HTTP server (ActivityRelay only builds https:// URLs on
-port 443). The same approach as tests/interop/test_activityrelay.py, without pytest."""
+"""https on loopback, for the ActivityRelay interop test and the relay benchmark: a throw-away
+CA, certificates for IP addresses, and a TLS terminator in front of a plain-HTTP server
+(ActivityRelay only builds https:// URLs on port 443)."""
 
 from __future__ import annotations
 
@@ -50,8 +50,10 @@ class LoopbackCA:
         ca_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         return cls(ca_file, directory, key, cert)
 
-    def issue(self, addresses: list[str], name: str) -> tuple[Path, Path]:
+    def issue(self, addresses: str | list[str], name: str | None = None) -> tuple[Path, Path]:
         """One server certificate valid for every IP address given; returns (certfile, keyfile)."""
+        addresses = [addresses] if isinstance(addresses, str) else addresses
+        name = name or addresses[0]
         key = ec.generate_private_key(ec.SECP256R1())
         names = [x509.IPAddress(ipaddress.ip_address(address)) for address in addresses]
         cert = (_validity(x509.CertificateBuilder())
@@ -98,6 +100,8 @@ class TLSTerminator:
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.server is not None:
+            await self.server.wait_closed()
 
     def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.create_task(self._serve(reader, writer))
