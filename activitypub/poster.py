@@ -28,15 +28,14 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 from activitypub import transport
-from activitypub.errors import FetchError, UnsafeURL
-from activitypub.transport import check_url, is_public_address
+from activitypub.errors import FetchError
+from activitypub.http import MAX_BODY_BYTES, TOTAL_TIMEOUT
+from activitypub.transport import check_url, refuse_unsafe_addresses
 
 __all__ = ["PostResponse", "Poster"]
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 1_000_000
-TOTAL_TIMEOUT = 30.0
 KEEPALIVE_SECONDS = 30.0
 
 
@@ -62,9 +61,7 @@ class _SafeResolver(AbstractResolver):
             addresses = await transport.resolve_host(host, port)
         except OSError as exc:
             raise FetchError(f"cannot resolve {host}: {exc}") from exc
-        unsafe = [address for address in addresses if not is_public_address(address)]
-        if unsafe and not self._allow_private:
-            raise UnsafeURL(f"{host} resolves to a non-public address: {unsafe[0]}")
+        refuse_unsafe_addresses(host, addresses, allow_private=self._allow_private)
         if not addresses:
             raise FetchError(f"{host} has no address")
         return [_result(host, address, port) for address in addresses]

@@ -31,6 +31,7 @@ __all__ = [
     "check_url",
     "is_public_address",
     "make_client",
+    "refuse_unsafe_addresses",
     "resolve_host",
 ]
 
@@ -109,6 +110,13 @@ def _check_host(host: str) -> None:
         raise UnsafeURL(f"non-public address: {host}")
 
 
+def refuse_unsafe_addresses(host: str, addresses: list[str], *, allow_private: bool) -> None:
+    """UnsafeURL when any address `host` resolved to is not public (unless `allow_private`)."""
+    unsafe = [address for address in addresses if not is_public_address(address)]
+    if unsafe and not allow_private:
+        raise UnsafeURL(f"{host} resolves to a non-public address: {unsafe[0]}")
+
+
 async def resolve_host(host: str, port: int) -> list[str]:
     """Every address `host` resolves to, in resolver order (tests replace this function)."""
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -131,9 +139,7 @@ class _SafeNetworkBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         addresses = await self._resolve(host, port, timeout)
-        unsafe = [address for address in addresses if not is_public_address(address)]
-        if unsafe and not self._allow_private:
-            raise UnsafeURL(f"{host} resolves to a non-public address: {unsafe[0]}")
+        refuse_unsafe_addresses(host, addresses, allow_private=self._allow_private)
         error: httpcore.ConnectError | None = None
         for address in addresses:
             try:

@@ -88,7 +88,7 @@ class Lanes:
         by_host: dict[str, list[Delivery]] = defaultdict(list)
         for delivery in batch:
             by_host[delivery.host].append(delivery)
-        states = await storage.get_host_states(self.instance.db, list(by_host)) if by_host else {}
+        states = await storage.get_host_states(self.instance.db, list(by_host))
         for host, deliveries in by_host.items():
             view = _HostView(states.get(host), self._done)
             task = asyncio.create_task(_deliver_to_host(self.instance, deliveries, view))

@@ -571,6 +571,8 @@ async def get_host_state(db: Reader, host: str) -> HostState | None:
 
 async def get_host_states(db: Reader, hosts: Sequence[str]) -> dict[str, HostState]:
     """The known hosts among `hosts`, in one query."""
+    if not hosts:
+        return {}
     rows = await db.fetchall(f"SELECT * FROM hosts WHERE host IN ({','.join('?' * len(hosts))})", list(hosts))
     return {row["host"]: HostState(row["host"], row["first_failure_at"], bool(row["unavailable"]),
                                    row["retry_after"], row["signature_scheme"]) for row in rows}
