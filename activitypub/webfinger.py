@@ -23,6 +23,7 @@ __all__ = [
     "find_actor_link",
     "parse_handle",
     "parse_resource",
+    "resource_scheme",
     "resolve_handle",
     "webfinger_document",
 ]
@@ -32,6 +33,7 @@ PROFILE_PAGE_REL = "http://webfinger.net/rel/profile-page"
 SUBSCRIBE_REL = "http://ostatus.org/schema/1.0/subscribe"
 MAX_RESOURCE_LENGTH = 1000
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*(?=:)")
 _USERNAME = re.compile(r"[A-Za-z0-9_.~-]+")
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _HOST = re.compile(rf"(?:(?:{_LABEL}\.)*{_LABEL}|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{{1,5}}))?")
@@ -75,6 +77,15 @@ def parse_resource(resource: str) -> tuple[str, str]:
     if not at or not _USERNAME.fullmatch(username):
         raise BadRequest(f"not an account: {resource!r}")
     return username, _normalise_host(host, resource)
+
+
+def resource_scheme(resource: str) -> str:
+    """The URI scheme of a WebFinger resource, lowercased (RFC 3986: letters, digits, `+.-`
+    before the first `:`). A resource without one (`asso@host`, `@asso@host`) counts as `acct`:
+    RFC 7033 wants a URI, but Mastodon reads such a resource as `acct:` and so do we, a
+    deliberate leniency."""
+    match = _SCHEME.match(resource)
+    return match.group(0).lower() if match else "acct"
 
 
 def parse_handle(handle: str) -> tuple[str, str]:

@@ -6,6 +6,7 @@ Every object URL is also a web page: JSON for ActivityPub clients, HTML for brow
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -17,7 +18,12 @@ from activitypub.nodeinfo import (
     nodeinfo_document,
     nodeinfo_links,
 )
-from activitypub.webfinger import JRD_CONTENT_TYPE, parse_resource, webfinger_document
+from activitypub.webfinger import (
+    JRD_CONTENT_TYPE,
+    parse_resource,
+    resource_scheme,
+    webfinger_document,
+)
 from fedi import __version__, inbox, storage
 from fedi.documents import (
     COLLECTION_PAGE_SIZE,
@@ -34,23 +40,36 @@ from fedi.storage import LocalActor
 from . import pages
 from .admission import check_inbox_rate, inbox_limits, read_body
 from .context import instance_of
-from .negotiation import ActivityJSONResponse, vary_accept, wants_activitypub
+from .negotiation import ActivityJSONResponse, vary_accept, wants_activitypub, wants_actor_document
 
 PUBLIC_ACTIVITY_TYPES = {"Follow", "Accept", "Reject", "Undo"}
 
 
 async def webfinger(request: Request) -> Response:
+    """RFC 7033: `acct:` resources (or written without a scheme) and our own actor URLs; a
+    resource in any other scheme names nothing we know of (404)."""
     instance = instance_of(request)
-    username, host = parse_resource(request.query_params.get("resource", ""))
-    if host not in (instance.config.host, instance.config.domain):
-        raise NotFound("not an account of this server")
-    actor = await storage.get_local_actor_by_username(instance.db, username)
+    resource = request.query_params.get("resource", "")
+    scheme = resource_scheme(resource)
+    if scheme == "acct":
+        actor = await _account_by_resource(instance, resource)
+    elif scheme == urlsplit(instance.config.url).scheme and resource.startswith(instance.config.url + "/"):
+        actor = await storage.get_local_actor_by_uri(instance.db, resource)
+    else:
+        actor = None
     if actor is None:
         raise NotFound("no such account")
     document = webfinger_document(f"acct:{actor.username}@{instance.config.host}", actor.uri,
                                   profile_url=actor.uri)
     return JSONResponse(document, media_type=JRD_CONTENT_TYPE,
                         headers={"Access-Control-Allow-Origin": "*"})
+
+
+async def _account_by_resource(instance: Instance, resource: str) -> LocalActor | None:
+    username, host = parse_resource(resource)
+    if host not in (instance.config.host, instance.config.domain):
+        raise NotFound("not an account of this server")
+    return await storage.get_local_actor_by_username(instance.db, username)
 
 
 async def nodeinfo_well_known(request: Request) -> Response:
@@ -92,7 +111,7 @@ async def _actor_by_username(instance: Instance, username: str) -> LocalActor:
 async def actor(request: Request) -> Response:
     instance = instance_of(request)
     local = await _actor_by_username(instance, request.path_params["username"])
-    if not wants_activitypub(request):
+    if not wants_actor_document(request):
         return vary_accept(await pages.actor_page(request, instance, local))
     return vary_accept(ActivityJSONResponse(actor_document(local, instance.config, instance.logo_version)))
 
