@@ -212,10 +212,11 @@ def without_context(document: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in document.items() if key != "@context"}
 
 
-def ordered_collection(uri: str, total: int) -> dict[str, Any]:
+def ordered_collection(uri: str, total: int, *, paged: bool = True) -> dict[str, Any]:
+    """The collection's size, and links to its pages unless `paged` is False (a hidden list)."""
     doc: dict[str, Any] = {"@context": AS_CONTEXT, "id": uri, "type": "OrderedCollection",
                            "totalItems": total}
-    if total:
+    if total and paged:
         doc["first"] = f"{uri}?page=1"
         doc["last"] = f"{uri}?page={max(1, -(-total // COLLECTION_PAGE_SIZE))}"
     return doc

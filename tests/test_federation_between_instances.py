@@ -16,8 +16,10 @@ async def test_two_associations_follow_each_other_and_see_posts_edits_and_deleti
 
     assert (await storage.get_follow(lyon.db, lyon.actor_url, nantes.actor_url)).state == "accepted"
     assert await storage.list_followers(nantes.db, nantes.actor_url, 10) == [lyon.actor_url]
-    status, followers = await fetch_json(f"{lyon.actor_url}/followers?page=1")
-    assert status == 200 and followers["orderedItems"] == [nantes.actor_url]
+    status, followers = await fetch_json(f"{lyon.actor_url}/followers")  # not listed: the count only
+    assert status == 200 and followers["totalItems"] == 1
+    status, following = await fetch_json(f"{nantes.actor_url}/following?page=1")
+    assert status == 200 and following["orderedItems"] == [lyon.actor_url]
 
     post = await outbox.publish_post(nantes.instance, "Café-rencontre **jeudi** à 10 h", title="Café")
     await settle(lyon, nantes)

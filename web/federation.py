@@ -156,9 +156,12 @@ def _page_number(request: Request) -> int | None:
 
 
 async def _collection(request: Request, uri: str, total: int, items_of_page: Any) -> Response:
+    """A paged collection; with `items_of_page` None, its size only (pages answer 404)."""
     page = _page_number(request)
     if page is None:
-        return ActivityJSONResponse(ordered_collection(uri, total))
+        return ActivityJSONResponse(ordered_collection(uri, total, paged=items_of_page is not None))
+    if items_of_page is None:
+        raise NotFound("this collection is not listed")
     items = await items_of_page(COLLECTION_PAGE_SIZE, (page - 1) * COLLECTION_PAGE_SIZE)
     return ActivityJSONResponse(ordered_collection_page(uri, page, total, items))
 
@@ -182,8 +185,9 @@ async def followers(request: Request) -> Response:
     async def items(limit: int, offset: int) -> list[Any]:
         return await storage.list_followers(instance.db, local.uri, limit, offset)
 
+    listed = instance.settings.list_followers  # for a welcome association, its followers are its members
     return await _collection(request, f"{local.uri}/followers",
-                             await storage.count_followers(instance.db, local.uri), items)
+                             await storage.count_followers(instance.db, local.uri), items if listed else None)
 
 
 async def following(request: Request) -> Response:
@@ -191,8 +195,8 @@ async def following(request: Request) -> Response:
     local = await _actor_by_username(instance, request.path_params["username"])
 
     async def items(limit: int, offset: int) -> list[Any]:
-        follows = await storage.list_following(instance.db, local.uri, limit, offset)
-        return [follow.followee for follow in follows if follow.state == "accepted"]
+        follows = await storage.list_following(instance.db, local.uri, limit, offset, accepted_only=True)
+        return [follow.followee for follow in follows]
 
     return await _collection(request, f"{local.uri}/following",
                              await storage.count_following(instance.db, local.uri), items)

@@ -187,9 +187,12 @@ async def count_followers(db: Reader, followee: str) -> int:
     return int(row[0]) if row else 0
 
 
-async def list_following(db: Reader, follower: str, limit: int, offset: int = 0) -> list[Follow]:
+async def list_following(db: Reader, follower: str, limit: int, offset: int = 0, *,
+                         accepted_only: bool = False) -> list[Follow]:
+    """What `follower` follows, newest first; `accepted_only` filters before the page is cut."""
+    accepted = " AND state = 'accepted'" if accepted_only else ""
     rows = await db.fetchall(
-        "SELECT * FROM follows WHERE follower = ? ORDER BY created_at DESC, followee"
+        f"SELECT * FROM follows WHERE follower = ?{accepted} ORDER BY created_at DESC, followee"
         " LIMIT ? OFFSET ?",
         (follower, limit, offset),
     )
