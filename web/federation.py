@@ -41,6 +41,7 @@ from . import pages
 from .admission import check_inbox_rate, inbox_limits, read_body
 from .context import instance_of
 from .negotiation import ActivityJSONResponse, vary_accept, wants_activitypub, wants_actor_document
+from .params import parse_int
 
 PUBLIC_ACTIVITY_TYPES = {"Follow", "Accept", "Reject", "Undo"}
 
@@ -150,9 +151,10 @@ def _page_number(request: Request) -> int | None:
     value = request.query_params.get("page")
     if value is None:
         return None
-    if not value.isdigit() or not 1 <= int(value) <= 100_000:
+    page = parse_int(value)
+    if page is None or not 1 <= page <= 100_000:
         raise BadRequest("page must be a positive number")
-    return int(value)
+    return page
 
 
 async def _collection(request: Request, uri: str, total: int, items_of_page: Any) -> Response:

@@ -17,6 +17,7 @@ from fedi.storage import LocalActor, Post
 from . import events_pages
 from .context import instance_of
 from .i18n import LANGUAGE_COOKIE, LANGUAGES
+from .params import parse_int
 from .rendering import render
 
 HOME_POSTS = 10
@@ -80,10 +81,7 @@ async def news(request: Request) -> Response:
 
 
 def _page_number(request: Request) -> int:
-    try:
-        page = int(request.query_params.get("page", "1"))
-    except ValueError:
-        return 1
+    page = parse_int(request.query_params.get("page")) or 1
     return min(max(page, 1), 10_000)
 
 

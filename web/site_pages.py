@@ -230,7 +230,7 @@ routes = [
     Route("/meet", meet, methods=["GET"]),
     Route("/booklet", booklet, methods=["GET"]),
     Route("/greeters", greeters, methods=["GET"]),
-    Route("/greeters/{greeter_id:int}/contact", contact_form, methods=["GET"]),
-    Route("/greeters/{greeter_id:int}/contact", send_message, methods=["POST"]),
-    Route("/greeters/{greeter_id:int}/contact/sent", message_sent, methods=["GET"]),
+    Route("/greeters/{greeter_id:id}/contact", contact_form, methods=["GET"]),
+    Route("/greeters/{greeter_id:id}/contact", send_message, methods=["POST"]),
+    Route("/greeters/{greeter_id:id}/contact/sent", message_sent, methods=["GET"]),
 ]

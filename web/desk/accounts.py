@@ -90,11 +90,7 @@ async def delete(request: Request) -> Response:
 
 
 async def _account(request: Request) -> Account:
-    try:
-        account_id = int(request.path_params["account_id"])
-    except ValueError:
-        raise NotFound("no such account") from None
-    account = await storage.get_account(instance_of(request).db, account_id)
+    account = await storage.get_account(instance_of(request).db, request.path_params["account_id"])
     if account is None:
         raise NotFound("no such account")
     return account
@@ -145,8 +141,8 @@ def _keep_logged_in(request: Request, response: Response, token: str) -> None:
 routes = [
     Route("/desk/accounts", accounts_page, methods=["GET"]),
     Route("/desk/accounts", create, methods=["POST"]),
-    Route("/desk/accounts/{account_id}/password", reset_password, methods=["POST"]),
-    Route("/desk/accounts/{account_id}/delete", delete, methods=["POST"]),
+    Route("/desk/accounts/{account_id:id}/password", reset_password, methods=["POST"]),
+    Route("/desk/accounts/{account_id:id}/delete", delete, methods=["POST"]),
     Route("/desk/password", password_page, methods=["GET"]),
     Route("/desk/password", change_password, methods=["POST"]),
 ]

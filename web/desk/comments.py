@@ -46,7 +46,7 @@ async def moderate(request: Request) -> Response:
     await require_session(request, admin=True)
     await read_form(request)
     instance = instance_of(request)
-    comment_id = _comment_id(request)
+    comment_id: int = request.path_params["comment_id"]
     action = request.path_params["action"]
     if action in COMMENT_ACTIONS:
         change, done = COMMENT_ACTIONS[action]
@@ -73,13 +73,6 @@ async def unblock(request: Request) -> Response:
     return _done("unblocked")
 
 
-def _comment_id(request: Request) -> int:
-    try:
-        return int(request.path_params["comment_id"])
-    except ValueError:
-        raise NotFound("no such comment") from None
-
-
 def _done(what: str) -> Response:
     return RedirectResponse(f"/desk/comments?done={what}", status_code=303)
 
@@ -87,5 +80,5 @@ def _done(what: str) -> Response:
 routes = [
     Route("/desk/comments", overview, methods=["GET"]),
     Route("/desk/comments/unblock", unblock, methods=["POST"]),
-    Route("/desk/comments/{comment_id}/{action}", moderate, methods=["POST"]),
+    Route("/desk/comments/{comment_id:id}/{action}", moderate, methods=["POST"]),
 ]

@@ -143,8 +143,8 @@ routes = [
     Route("/desk/greeters", list_page, methods=["GET"]),
     Route("/desk/greeters/new", new_form, methods=["GET"]),
     Route("/desk/greeters/new", create, methods=["POST"]),
-    Route("/desk/greeters/{greeter_id:int}", edit_form, methods=["GET"]),
-    Route("/desk/greeters/{greeter_id:int}", save, methods=["POST"]),
-    Route("/desk/greeters/{greeter_id:int}/delete", delete, methods=["POST"]),
-    Route("/desk/greeters/{greeter_id:int}/move", move, methods=["POST"]),
+    Route("/desk/greeters/{greeter_id:id}", edit_form, methods=["GET"]),
+    Route("/desk/greeters/{greeter_id:id}", save, methods=["POST"]),
+    Route("/desk/greeters/{greeter_id:id}/delete", delete, methods=["POST"]),
+    Route("/desk/greeters/{greeter_id:id}/move", move, methods=["POST"]),
 ]

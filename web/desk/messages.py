@@ -43,6 +43,6 @@ async def delete(request: Request) -> Response:
 
 routes = [
     Route("/desk/messages", list_page, methods=["GET"]),
-    Route("/desk/messages/{message_id:int}/read", mark_read, methods=["POST"]),
-    Route("/desk/messages/{message_id:int}/delete", delete, methods=["POST"]),
+    Route("/desk/messages/{message_id:id}/read", mark_read, methods=["POST"]),
+    Route("/desk/messages/{message_id:id}/delete", delete, methods=["POST"]),
 ]

@@ -19,6 +19,7 @@ from fedi.storage import Page
 from ..auth import read_form, require_session
 from ..context import instance_of
 from ..i18n import N_
+from ..params import parse_int
 from ..rendering import gettext, render
 from ..site_pages import anchor_of
 from .forms import FormError, text_field
@@ -99,9 +100,9 @@ async def save_single_page(request: Request) -> Response:
 async def new_section_form(request: Request) -> Response:
     await require_session(request)
     values = {"title": "", "text": ""}
-    suggested = request.query_params.get("suggested", "")
-    if suggested.isdigit() and int(suggested) < len(SUGGESTED_SECTIONS):
-        title, outline = SUGGESTED_SECTIONS[int(suggested)]
+    suggested = parse_int(request.query_params.get("suggested"))
+    if suggested is not None and 0 <= suggested < len(SUGGESTED_SECTIONS):
+        title, outline = SUGGESTED_SECTIONS[suggested]
         values = {"title": gettext(request, title), "text": gettext(request, outline)}
     return _editor(request, "booklet", values, outline=bool(values["text"]))
 
@@ -201,10 +202,10 @@ routes = [
     Route("/desk/pages", overview, methods=["GET"]),
     Route("/desk/pages/booklet/new", new_section_form, methods=["GET"]),
     Route("/desk/pages/booklet/new", create_section, methods=["POST"]),
-    Route("/desk/pages/booklet/{section_id:int}", section_form, methods=["GET"]),
-    Route("/desk/pages/booklet/{section_id:int}", save_section, methods=["POST"]),
-    Route("/desk/pages/booklet/{section_id:int}/delete", delete_section, methods=["POST"]),
-    Route("/desk/pages/booklet/{section_id:int}/move", move_section, methods=["POST"]),
+    Route("/desk/pages/booklet/{section_id:id}", section_form, methods=["GET"]),
+    Route("/desk/pages/booklet/{section_id:id}", save_section, methods=["POST"]),
+    Route("/desk/pages/booklet/{section_id:id}/delete", delete_section, methods=["POST"]),
+    Route("/desk/pages/booklet/{section_id:id}/move", move_section, methods=["POST"]),
     Route("/desk/pages/{kind}", single_page_form, methods=["GET"]),
     Route("/desk/pages/{kind}", save_single_page, methods=["POST"]),
 ]

@@ -146,11 +146,7 @@ def _post_fields(request: Request, form: FormData) -> dict[str, str | None]:
 
 async def _desk_post(request: Request) -> Post:
     instance = instance_of(request)
-    try:
-        post_id = int(request.path_params["post_id"])
-    except ValueError:
-        raise NotFound("no such post") from None
-    post = await storage.get_post_by_id(instance.db, post_id)
+    post = await storage.get_post_by_id(instance.db, request.path_params["post_id"])
     if post is None or not post.is_local or post.is_deleted or post.in_reply_to:
         raise NotFound("no such post")
     return post
@@ -169,8 +165,8 @@ routes = [
     Route("/desk", dashboard),
     Route("/desk/posts/new", new_post, methods=["GET"]),
     Route("/desk/posts/new", create_post, methods=["POST"]),
-    Route("/desk/posts/{post_id}", edit_form, methods=["GET"]),
-    Route("/desk/posts/{post_id}", save_post, methods=["POST"]),
-    Route("/desk/posts/{post_id}/delete", delete, methods=["POST"]),
+    Route("/desk/posts/{post_id:id}", edit_form, methods=["GET"]),
+    Route("/desk/posts/{post_id:id}", save_post, methods=["POST"]),
+    Route("/desk/posts/{post_id:id}/delete", delete, methods=["POST"]),
     Route("/desk/preview", preview, methods=["POST"]),
 ]
