@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from activitypub.vocab import AS_CONTEXT, DEFAULT_CONTEXT, PUBLIC
 
 from .config import Config
+from .events import summary_text, zone_of
 from .storage import Attachment, LocalActor, Post
 from .urls import Urls
 
@@ -105,10 +106,11 @@ def local_time(iso_utc: str, timezone: str) -> datetime:
 
 
 def post_document(post: Post, attachments: list[Attachment] | None = None,
-                  timezone: str = "UTC") -> dict[str, Any]:
-    """A local post as ActivityStreams: news is a `Note`, an event an `Event` (Mobilizon's fields)."""
+                  timezone: str = "UTC", now: datetime | None = None) -> dict[str, Any]:
+    """A local post as ActivityStreams: news is a `Note`, an event an `Event` (Mobilizon's
+    fields; its summary names the date to come after `now`)."""
     if post.is_event:
-        return event_document(post, attachments, timezone)
+        return event_document(post, attachments, timezone, now)
     return note_document(post, attachments, timezone)
 
 
@@ -154,12 +156,16 @@ def attachment_document(base_url: str, attachment: Attachment) -> dict[str, Any]
 
 
 def event_document(post: Post, attachments: list[Attachment] | None = None,
-                   timezone: str = "UTC") -> dict[str, Any]:
+                   timezone: str = "UTC", now: datetime | None = None) -> dict[str, Any]:
     """An `Event` as Mobilizon publishes one: `startTime`, `endTime`, `location` as a `Place`
-    with a schema.org `PostalAddress`; `content` reads well where only text is shown."""
+    with a schema.org `PostalAddress`; `content` reads well where only text is shown, and
+    `summary` (date, time and place in French) is what Mastodon shows with the name and a link."""
     doc = note_document(post, attachments, timezone)
     doc["@context"] = EVENT_CONTEXT
     doc["type"] = "Event"
+    summary = summary_text(post, now or datetime.now(UTC), zone_of(timezone))
+    if summary:
+        doc["summary"] = escape(summary, quote=False)
     doc["startTime"] = _utc(post.event_start)
     if post.event_end:
         doc["endTime"] = _utc(post.event_end)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.dates import format_date, format_datetime, format_time
 from dateutil.rrule import rrule, rrulestr  # type: ignore[import-untyped]
 
 from .content import plain_text
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "HORIZON", "MAX_OCCURRENCES", "Occurrence", "Recurrence", "zone_of", "recurrence_of", "rule_text",
     "occurrences", "next_occurrence", "last_occurrence", "upcoming", "ended", "place_line",
-    "description_text", "calendar_ics",
+    "when_text", "summary_text", "description_text", "calendar_ics",
 ]
 
 log = logging.getLogger(__name__)
@@ -189,6 +190,36 @@ def place_line(place: dict[str, str] | None) -> str:
     place = place or {}
     town = " ".join(part for part in (place.get("postal_code"), place.get("locality")) if part)
     return ", ".join(part for part in (place.get("name"), place.get("street"), town) if part)
+
+
+def _clock(moment: datetime, language: str) -> str:
+    """'18 h 30' in French (no-break spaces: the time never splits across two lines), the
+    language's own short time otherwise."""
+    if language == "fr":
+        return format_datetime(moment, "H\u00a0'h'\u00a0mm", tzinfo=moment.tzinfo, locale="fr")
+    return format_time(moment, "short", tzinfo=moment.tzinfo, locale=language)
+
+
+def when_text(start: datetime, end: datetime | None, language: str = "fr") -> str:
+    """'jeudi 3 décembre 2026, 18 h 30 – 20 h 00' (both dates when it lasts several days)."""
+    text = f"{format_date(start, 'full', locale=language)}, {_clock(start, language)}"
+    if end is None:
+        return text
+    if end.date() == start.date():
+        return f"{text} – {_clock(end, language)}"
+    return f"{text} – {format_date(end, 'full', locale=language)}, {_clock(end, language)}"
+
+
+def summary_text(post: Post, now: datetime, zone: ZoneInfo, language: str = "fr") -> str | None:
+    """'mardi 8 décembre 2026, 18 h 30 – Maison des associations, 3 rue de la Paix, 69001 Lyon':
+    the date to come (a recurring event's next one, else its last), in the association's time
+    zone, and the place. What Mastodon shows of an Event, with its name and a link."""
+    occurrence = next_occurrence(post, now, zone) or last_occurrence(post, now, zone)
+    if occurrence is None:
+        return None
+    place = place_line(post.event_place)
+    when = when_text(occurrence.start, occurrence.end, language)
+    return f"{when} – {place}" if place else when
 
 
 _PARAGRAPH_END = re.compile(r"(?i)</(?:p|h[1-6]|blockquote|pre|ul|ol)>")

@@ -6,6 +6,7 @@ one transaction (see `delivery.py` for the sending side).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -151,7 +152,8 @@ async def _send_post(
     instance: Instance, tx: storage.Transaction, author: LocalActor, kind: str, post: Post
 ) -> None:
     attachments = await storage.list_attachments(tx, post.uri)
-    document = post_document(post, attachments, instance.config.timezone)
+    document = post_document(post, attachments, instance.config.timezone,
+                             datetime.fromtimestamp(instance.clock(), UTC))
     await _send(instance, tx, author, kind, document, post)
 
 

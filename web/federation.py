@@ -5,6 +5,7 @@ Every object URL is also a web page: JSON for ActivityPub clients, HTML for brow
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -216,7 +217,8 @@ async def post(request: Request) -> Response:
         return vary_accept(ActivityJSONResponse(tombstone_document(found), status_code=410))
     attachments = await storage.list_attachments(instance.db, found.uri)
     return vary_accept(ActivityJSONResponse(
-        post_document(found, attachments, instance.config.timezone)))
+        post_document(found, attachments, instance.config.timezone,
+                      datetime.fromtimestamp(instance.clock(), UTC))))
 
 
 async def activity(request: Request) -> Response:
