@@ -166,3 +166,23 @@ async def test_followers_are_listed_only_when_the_association_chose_so(instance)
     assert [len(page["orderedItems"]) for page in pages] == [COLLECTION_PAGE_SIZE]
     assert sorted(pages[0]["orderedItems"]) == sorted(accepted)
 
+
+
+async def test_the_collections_named_by_the_instance_and_relay_actors_answer(make_instance):
+    """Given the instance actor (and the relay's, which is one), each collection its document
+    names answers; the relay's following is paged like any other, accepted follows only."""
+    site = await make_instance("avf-lyon")
+    relay = await make_instance("relais", role="relay")
+    async with relay.db.transaction() as tx:
+        for n in range(COLLECTION_PAGE_SIZE + 10):
+            await storage.put_follow(tx, relay.instance.instance_actor.uri, f"https://r{n}.example/actor",
+                                     None, "pending" if n % 5 == 0 else "accepted")
+    for served in (site, relay):
+        status, actor = await fetch_json(f"{served.url}/actor")
+        for name in ("outbox", "followers", "following"):
+            status, collection = await fetch_json(actor[name])
+            assert status == 200 and collection["type"] == "OrderedCollection", (served.url, name)
+            assert collection["id"] == actor[name]
+    status, following = await fetch_json(f"{relay.url}/actor/following")
+    pages = await _all_pages(following)
+    assert following["totalItems"] == 24 and [len(page["orderedItems"]) for page in pages] == [20, 4]

@@ -169,9 +169,16 @@ async def _collection(request: Request, uri: str, total: int, items_of_page: Any
     return ActivityJSONResponse(ordered_collection_page(uri, page, total, items))
 
 
+async def _collection_owner(instance: Instance, request: Request) -> LocalActor:
+    """The actor of `/users/NAME/...`, or the instance actor (a relay's one actor) for `/actor/...`."""
+    if "username" in request.path_params:
+        return await _actor_by_username(instance, request.path_params["username"])
+    return instance.instance_actor
+
+
 async def outbox(request: Request) -> Response:
     instance = instance_of(request)
-    local = await _actor_by_username(instance, request.path_params["username"])
+    local = await _collection_owner(instance, request)
 
     async def items(limit: int, offset: int) -> list[Any]:
         activities = await storage.list_outbox(instance.db, local.uri, limit, offset)
@@ -183,7 +190,7 @@ async def outbox(request: Request) -> Response:
 
 async def followers(request: Request) -> Response:
     instance = instance_of(request)
-    local = await _actor_by_username(instance, request.path_params["username"])
+    local = await _collection_owner(instance, request)
 
     async def items(limit: int, offset: int) -> list[Any]:
         return await storage.list_followers(instance.db, local.uri, limit, offset)
@@ -195,7 +202,7 @@ async def followers(request: Request) -> Response:
 
 async def following(request: Request) -> Response:
     instance = instance_of(request)
-    local = await _actor_by_username(instance, request.path_params["username"])
+    local = await _collection_owner(instance, request)
 
     async def items(limit: int, offset: int) -> list[Any]:
         follows = await storage.list_following(instance.db, local.uri, limit, offset, accepted_only=True)
@@ -235,6 +242,9 @@ routes = [
     Route("/.well-known/nodeinfo", nodeinfo_well_known),
     Route("/nodeinfo/{version}", nodeinfo),
     Route("/actor", instance_actor),
+    Route("/actor/outbox", outbox),
+    Route("/actor/followers", followers),
+    Route("/actor/following", following),
     Route("/inbox", post_inbox, methods=["POST"]),
     Route("/users/{username}", actor),
     Route("/users/{username}/inbox", post_inbox, methods=["POST"]),
