@@ -65,12 +65,14 @@ async def test_two_tenants_in_one_process_have_their_own_sites_and_federate(tmp_
         post_id = out.strip().splitlines()[-1]
         async with httpx.AsyncClient() as client:
             for _ in range(300):  # the tenants' workers look for CLI-queued work every 10 s
-                followers = (await client.get(f"{nantes}/users/avf-nantes/followers?page=1",
+                following = (await client.get(f"{lyon}/users/avf-lyon/following?page=1",
                                               headers=AP_HEADERS)).json()
-                if followers["orderedItems"]:
+                if following["orderedItems"]:  # accepted by Nantes
                     break
                 await asyncio.sleep(0.1)
-            assert followers["orderedItems"] == [f"{lyon}/users/avf-lyon"]
+            assert following["orderedItems"] == [f"{nantes}/users/avf-nantes"]
+            followers = (await client.get(f"{nantes}/users/avf-nantes/followers", headers=AP_HEADERS)).json()
+            assert followers["totalItems"] == 1  # not listed: the count only
             note = (await client.get(post_id, headers=AP_HEADERS)).json()
             assert note["attributedTo"] == f"{nantes}/users/avf-nantes"
     finally:

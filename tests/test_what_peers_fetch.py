@@ -12,6 +12,7 @@ from fedi import outbox, storage
 from fedi.config import new_config
 from fedi.documents import COLLECTION_PAGE_SIZE
 from fedi.instance import create_instance_files, open_instance
+from fedi.storage import EventFields
 from fedi_testing import fetch_json, free_port, serve_app
 from web.app import create_app
 
@@ -58,9 +59,12 @@ async def test_a_fetcher_sending_only_star_slash_star_reads_the_key_a_browser_th
 
 async def test_posts_and_events_keep_their_page_for_link_previews(instance):
     post = await outbox.publish_post(instance.instance, "Rendez-vous samedi", title="Sortie")
-    assert _is_html(await _get(post.uri, AIOHTTP_DEFAULT))
-    response = await _get(post.uri, "application/activity+json")
-    assert response.json()["id"] == post.uri
+    event = await outbox.publish_post(instance.instance, "Café offert", title="Café",
+                                      event=EventFields(start="2026-12-08T17:30:00"))
+    for uri in (post.uri, event.uri):
+        assert _is_html(await _get(uri, AIOHTTP_DEFAULT))
+        response = await _get(uri, "application/activity+json")
+        assert response.json()["id"] == uri
 
 
 async def test_the_relay_actor_answers_json_to_star_slash_star(make_instance):

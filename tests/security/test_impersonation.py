@@ -237,8 +237,8 @@ async def test_an_undo_of_someone_elses_follow_keeps_the_follower(peers, form):
     assert_answered(response, 202, 403)
     await settle_checked(target, peer, mallory)
     assert await storage.list_followers(target.db, target.actor_url, 10) == [peer.actor_url]
-    status, followers = await fetch_json(f"{target.actor_url}/followers?page=1")
-    assert status == 200 and followers["orderedItems"] == [peer.actor_url]
+    status, followers = await fetch_json(f"{target.actor_url}/followers")  # not listed: the count
+    assert status == 200 and followers["totalItems"] == 1
 
 
 async def test_an_undo_of_someone_elses_like_keeps_the_like(commented):
