@@ -14,7 +14,7 @@ from types import FrameType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fedi.cli import main  # noqa: E402
+from web.cli import main  # noqa: E402
 
 profile = cProfile.Profile()
 

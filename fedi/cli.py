@@ -1,6 +1,7 @@
 """The `fedi` command (see README): one sub-command per admin action.
 
-This module is the composition root: the only place in fedi/ that imports web/ (to serve it).
+`fedi serve` serves the web application it is given (`create_app`): the program is composed in
+web/cli.py, where both fedi/ and web/ are known, so that fedi/ imports nothing from web/.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,14 +21,16 @@ from activitypub.errors import ActivityPubError, NotFound
 
 from . import backup, blocks, outbox, storage
 from .cli_admin import add_admin_commands
-from .cli_relay import add_relay_commands
 from .config import ConfigError, database_path, load_config, new_config
 from .instance import Instance, create_instance_files, open_instance
+from .relay.cli import add_relay_commands
 from .storage import StorageError
 from .tenants import add_tenant, open_tenants, tenant_directories
 from .workers import deliver_until_stopped, run_until_idle
 
 Action = Callable[[Instance, argparse.Namespace], Awaitable[int]]
+AppFactory = Callable[..., ASGIApp]
+"""`create_app(instances, close_instance=True)`: the ASGI app serving one or several instances."""
 
 
 def _with_instance(action: Action) -> Callable[[argparse.Namespace], int]:
@@ -51,9 +55,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from web.app import create_app
-
+def cmd_serve(args: argparse.Namespace, create_app: AppFactory) -> int:
     from .server import run
 
     tenants_dir = getattr(args, "tenants", None)
@@ -78,7 +80,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _app_opened_at_startup(open_served: Callable[[], Awaitable[object]],
-                           create_app: Callable[..., ASGIApp]) -> ASGIApp:
+                           create_app: AppFactory) -> ASGIApp:
     """The ASGI app, its instances opened inside the server's event loop when it starts (their
     database connections belong to that loop); the app closes them on shutdown."""
     state: dict[str, ASGIApp] = {}
@@ -219,7 +221,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.dir) if args.dir else None, args.base_port)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(create_app: AppFactory) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fedi", description="ActivityPub server for welcome associations")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -238,7 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", help="a one-line presentation of the association")
     p.add_argument("--allow-private", action="store_true",
                    help="allow http and private addresses (local tests and demo only)")
-    p = command("serve", cmd_serve, "run the instance (until SIGTERM/SIGINT)", needs_dir=False)
+    serve = partial(cmd_serve, create_app=create_app)
+    p = command("serve", serve, "run the instance (until SIGTERM/SIGINT)", needs_dir=False)
     p.add_argument("--dir", help="the instance's data directory")
     p.add_argument("--tenants", help="serve every tenant of this directory (by Host header)")
     p.add_argument("--host")
@@ -284,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = tenant_actions.add_parser("list", help="list the tenants")
     p.set_defaults(handler=cmd_tenant_list)
     p.add_argument("--dir", required=True, help="the tenants directory")
-    add_relay_commands(sub, _with_instance, cmd_serve)
+    add_relay_commands(sub, _with_instance, serve)
     add_admin_commands(sub, _with_instance)
     p = command("demo", cmd_demo, "a demo federation on loopback", needs_dir=False)
     p.add_argument("--dir", help="where to keep the demo's data (default: a temporary directory)")
@@ -292,9 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, create_app: AppFactory) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
+    args = build_parser(create_app).parse_args(argv)
     try:
         return int(args.handler(args))
     except (ConfigError, ActivityPubError, StorageError) as error:

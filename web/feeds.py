@@ -11,9 +11,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fedi import network, storage
+from fedi import storage
 from fedi.content import plain_text
 from fedi.instance import Instance
+from fedi.relay import network
 from fedi.storage import Post
 
 from .context import instance_of

@@ -10,7 +10,7 @@ from starlette.routing import Route
 from activitypub.errors import NotFound
 from fedi import storage
 from fedi.content import plain_text
-from fedi.statistics import network_statistics
+from fedi.relay.statistics import network_statistics
 
 from .context import relay_of
 from .rendering import render

@@ -10,8 +10,9 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from activitypub.errors import NotFound
-from fedi import network, storage
+from fedi import storage
 from fedi.instance import Instance
+from fedi.relay import network
 from fedi.storage import LocalActor, Post
 
 from . import events_pages

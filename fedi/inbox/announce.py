@@ -7,8 +7,9 @@ from activitypub.vocab import PUBLIC, Activity
 from .. import storage
 from ..instance import Instance
 from ..remote import fetch_note
+from ..remote_posts import check_author
 from ..storage import Post, utc_now_iso
-from .notes import apply_remote_edit, check_author, store_remote_note
+from .notes import apply_remote_edit, store_remote_note
 
 
 async def handle_announce(instance: Instance, activity: Activity) -> None:

@@ -3,7 +3,8 @@ from __future__ import annotations
 from activitypub.vocab import Activity
 
 from ..instance import Instance
-from .notes import check_author, note_of, store_remote_note
+from ..remote_posts import check_author
+from .notes import note_of, store_remote_note
 
 
 async def handle_create(instance: Instance, activity: Activity) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from activitypub.errors import BadRequest, Rejected
-from activitypub.vocab import PUBLIC, Note, format_datetime, parse_note, same_origin
+from activitypub.vocab import Note, format_datetime, parse_note
 
 from .. import storage
 from ..blocks import is_account_blocked
@@ -13,6 +11,7 @@ from ..content import plain_text, sanitize_html
 from ..instance import Instance
 from ..moderation import comment_status
 from ..remote import fetch_object
+from ..remote_posts import stored_fields
 from ..storage import utc_now_iso
 
 POST_TYPES = frozenset({"Note", "Article", "Page", "Question", "Event", "Video", "Image", "Audio"})
@@ -25,34 +24,6 @@ async def note_of(instance: Instance, embedded: dict[str, object] | None, object
     if object_id is None:
         raise BadRequest("activity without an object")
     return parse_note(await fetch_object(instance, object_id))
-
-
-def check_author(note: Note, actor: str) -> None:
-    if note.attributed_to != actor:
-        raise Rejected("the object is attributed to someone else than the actor")
-    if not same_origin(note.id, actor):
-        raise Rejected("the object is not on its author's host")
-
-
-def visibility_of(note: Note) -> str:
-    if PUBLIC in note.to:
-        return "public"
-    if PUBLIC in note.cc:
-        return "unlisted"
-    if any(target.endswith("/followers") for target in note.audience):
-        return "followers"
-    return "direct"
-
-
-def stored_fields(note: Note, *, status: str) -> dict[str, Any]:
-    """A remote post as a row: sanitised content and title, its visibility, its dates."""
-    return {
-        "uri": note.id, "author": note.attributed_to, "is_local": False, "type": note.type,
-        "title": plain_text(note.name) or None, "content": sanitize_html(note.content),
-        "source": None, "in_reply_to": note.in_reply_to, "visibility": visibility_of(note),
-        "status": status, "url": note.url, "raw": note.raw,
-        "published_at": format_datetime(note.published) if note.published else utc_now_iso(),
-    }
 
 
 async def store_remote_note(instance: Instance, note: Note, *, boosted_by: str | None = None) -> bool:

@@ -5,7 +5,8 @@ from activitypub.vocab import ACTOR_TYPES, Activity, as_list
 
 from ..instance import Instance
 from ..remote import get_actor
-from .notes import apply_remote_edit, check_author, note_of
+from ..remote_posts import check_author
+from .notes import apply_remote_edit, note_of
 
 
 async def handle_update(instance: Instance, activity: Activity) -> None:

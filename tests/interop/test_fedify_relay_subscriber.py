@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from fedi import outbox, relay, storage
+from fedi import outbox, storage
+from fedi.relay.subscriptions import set_subscription_state
 from fedi_testing import settle
 
 pytestmark = pytest.mark.interop
@@ -27,7 +28,7 @@ async def test_fedify_subscribes_mastodon_style_and_posts_flow_both_ways(make_in
     await settle(hub)
     waiting = await storage.get_relay_subscription(hub.db, peer_host)
     assert waiting.state == "pending" and waiting.actor == fedify_peer.instance_actor_url
-    await relay.set_subscription_state(hub.instance, peer_host, "approve")
+    await set_subscription_state(hub.instance, peer_host, "approve")
     await settle(hub)
     accept = await fedify_peer.wait_for(lambda e: e["type"] == "Accept")
     assert accept["verified"] is True and accept["actor"] == relay_actor

@@ -7,7 +7,9 @@ import httpx
 import pytest
 
 from activitypub.vocab import PUBLIC
-from fedi import blocks, outbox, relay, storage
+from fedi import blocks, outbox, storage
+from fedi.relay.network import hide_post
+from fedi.relay.subscriptions import set_subscription_state
 from fedi_testing import settle, signer_of
 
 
@@ -61,7 +63,7 @@ async def test_a_public_post_reaches_the_other_subscribers_and_its_edit_and_dele
 
 async def test_an_approved_instance_receives_what_comes_next(network):
     hub, lyon, nantes, paris = network
-    await relay.set_subscription_state(hub.instance, paris.instance.config.host, "approve")
+    await set_subscription_state(hub.instance, paris.instance.config.host, "approve")
     await settle(hub, lyon, nantes, paris)
     assert (await storage.get_follow(paris.db, paris.instance.instance_actor.uri,
                                      f"{hub.url}/actor")).state == "accepted"
@@ -139,7 +141,7 @@ async def test_the_relay_directory_lists_the_subscribed_associations(network):
 
 async def test_a_subscriber_that_is_down_does_not_hold_up_the_others(network):
     hub, lyon, nantes, paris = network
-    await relay.set_subscription_state(hub.instance, paris.instance.config.host, "approve")
+    await set_subscription_state(hub.instance, paris.instance.config.host, "approve")
     await settle(hub, lyon, nantes, paris)
     paris.server.should_exit = True  # paris's server goes down (its data stays)
     await paris.task
@@ -173,11 +175,11 @@ async def test_a_hidden_post_leaves_the_relay_pages(network):
     hub, lyon, nantes, paris = network
     post = await outbox.publish_post(lyon.instance, "Publicité déguisée")
     await settle(hub, lyon, nantes, paris)
-    assert await relay.hide_post(hub.instance, post.uri)
+    assert await hide_post(hub.instance, post.uri)
     async with httpx.AsyncClient() as client:
         page = await client.get(f"{hub.url}/", headers={"Accept": "text/html"})
     assert "Publicité déguisée" not in page.text
-    assert not await relay.hide_post(hub.instance, f"{lyon.url}/posts/unknown")
+    assert not await hide_post(hub.instance, f"{lyon.url}/posts/unknown")
 
 
 async def test_a_relayed_deletion_of_a_post_never_received_is_done_at_once(network):
@@ -185,7 +187,7 @@ async def test_a_relayed_deletion_of_a_post_never_received_is_done_at_once(netwo
     on its deletion, the origin answers 410 and the announce is done, not retried for hours."""
     hub, lyon, nantes, paris = network
     post = await outbox.publish_post(paris.instance, "Publié avant l'approbation")
-    await relay.set_subscription_state(hub.instance, paris.instance.config.host, "approve")
+    await set_subscription_state(hub.instance, paris.instance.config.host, "approve")
     await settle(hub, lyon, nantes, paris)
     await outbox.delete_post(paris.instance, post.uri)
     await settle(hub, lyon, nantes, paris)

@@ -9,7 +9,8 @@ from html import unescape
 import pytest
 
 from desk_testing import alert_of, log_in
-from fedi import outbox, relay, storage
+from fedi import outbox, storage
+from fedi.relay.subscriptions import set_subscription_state
 from fedi_testing import settle
 
 
@@ -141,7 +142,7 @@ async def test_an_association_admin_joins_and_leaves_the_relay_from_the_desk(mak
     assert f"{hub.url}/actor" in waiting and "en attente de l'approbation du relais" in waiting
 
     await settle(hub, lyon)
-    await relay.set_subscription_state(hub.instance, lyon.instance.config.host, "approve")
+    await set_subscription_state(hub.instance, lyon.instance.config.host, "approve")
     await settle(hub, lyon)
     assert "abonnée" in (await desk.page("/desk/network")).text
 

@@ -8,7 +8,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from activitypub.errors import BadRequest, NotFound
-from fedi import blocks, relay, storage
+from fedi import blocks, storage
+from fedi.relay.network import hide_post
+from fedi.relay.subscriptions import parse_subscriber_domain, set_subscription_state
 
 from ..auth import read_form, require_session
 from ..context import relay_of
@@ -40,7 +42,7 @@ async def decide(request: Request) -> Response:
     if decision not in DECISIONS:
         return await relay_admin(request, gettext(request, "Unknown decision."), 400)
     try:
-        await relay.set_subscription_state(instance, text_field(form, "domain", 300).lower(), decision)
+        await set_subscription_state(instance, text_field(form, "domain", 300).lower(), decision)
     except NotFound:
         return await relay_admin(request, gettext(request, "This subscription no longer exists."), 404)
     return RedirectResponse(f"/desk/relay?done={decision}", status_code=303)
@@ -51,7 +53,7 @@ async def allow(request: Request) -> Response:
     instance = relay_of(request)
     form = await read_form(request)
     try:
-        domain = relay.parse_subscriber_domain(text_field(form, "domain", 300))
+        domain = parse_subscriber_domain(text_field(form, "domain", 300))
     except BadRequest:
         return await relay_admin(request, gettext(
             request, "Give a server's domain name, for example avf-ville.fr."), 400)
@@ -66,7 +68,7 @@ async def hide(request: Request) -> Response:
     await require_session(request, admin=True)
     instance = relay_of(request)
     form = await read_form(request)
-    if not await relay.hide_post(instance, text_field(form, "post", 2000)):
+    if not await hide_post(instance, text_field(form, "post", 2000)):
         return await relay_admin(request, gettext(request, "The relay holds no such post."), 404)
     return RedirectResponse("/desk/relay?done=hidden", status_code=303)
 

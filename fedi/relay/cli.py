@@ -10,9 +10,11 @@ from pathlib import Path
 
 from activitypub.errors import NotFound
 
-from . import outbox, relay, storage
-from .config import ConfigError, load_config, new_config
-from .instance import Instance, create_relay_files
+from .. import outbox, storage
+from ..config import ConfigError, load_config, new_config
+from ..instance import Instance, create_relay_files
+from .network import hide_post
+from .subscriptions import parse_subscriber_domain, set_subscription_state
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -78,7 +80,7 @@ async def _subscribe(instance: Instance, args: argparse.Namespace) -> int:
 def _decide(decision: str) -> Callable[[Instance, argparse.Namespace], object]:
     async def run(instance: Instance, args: argparse.Namespace) -> int:
         _require_relay(instance)
-        subscription = await relay.set_subscription_state(instance, args.domain.lower(), decision)
+        subscription = await set_subscription_state(instance, args.domain.lower(), decision)
         print(f"{decision}: {subscription.domain} ({subscription.actor})")
         return 0
 
@@ -87,7 +89,7 @@ def _decide(decision: str) -> Callable[[Instance, argparse.Namespace], object]:
 
 async def _allow(instance: Instance, args: argparse.Namespace) -> int:
     _require_relay(instance)
-    domain = relay.parse_subscriber_domain(args.domain)
+    domain = parse_subscriber_domain(args.domain)
     await storage.put_relay_allowed(instance.db, domain)
     print(f"allowed: {domain}")
     return 0
@@ -105,7 +107,7 @@ async def _list(instance: Instance, args: argparse.Namespace) -> int:
 
 async def _hide(instance: Instance, args: argparse.Namespace) -> int:
     _require_relay(instance)
-    if not await relay.hide_post(instance, args.post_id):
+    if not await hide_post(instance, args.post_id):
         raise NotFound(f"the relay holds no post {args.post_id}")
     print(f"hidden: {args.post_id}")
     return 0

@@ -1,37 +1,31 @@
-"""Relay mode: instances subscribe, and each public post of one is announced to all the others.
+"""The relay's subscriptions, and what it learns of each subscriber for its directory.
 
 Subscriptions come both ways seen in the wild: Mastodon's (a Follow of the Public collection,
 sent to the relay's inbox) and LitePub's (a Follow of the relay actor). A subscription from an
-allowlisted domain is accepted at once; any other waits for the relay admin. A public Create,
-Update or Delete from a subscriber is re-distributed as an `Announce` of the object's id, signed
-by the relay: receivers fetch the object from its origin (Mastodon drops forwarded Creates that
-carry no LD signature, and a second-hand copy is never to be trusted).
+allowlisted domain is accepted at once; any other waits for the relay admin.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from activitypub.errors import BadRequest, FetchError, NotFound, Rejected
 from activitypub.nodeinfo import fetch_nodeinfo
-from activitypub.vocab import PUBLIC, Activity, as_id, host_of, is_public, parse_note, same_origin
+from activitypub.vocab import PUBLIC, Activity, as_id, host_of, same_origin
 
-from . import storage
-from .content import plain_text
-from .delivery import enqueue
-from .documents import activity_document, without_context
-from .inbox.notes import check_author, stored_fields
-from .instance import Instance
-from .remote import get_actor
-from .storage import RelaySubscription, utc_now_iso
+from .. import storage
+from ..content import plain_text
+from ..delivery import enqueue
+from ..documents import activity_document, without_context
+from ..instance import Instance
+from ..remote import get_actor
+from ..storage import RelaySubscription
 
 log = logging.getLogger(__name__)
 
-FORWARDED_TYPES = ("Create", "Update", "Delete")
 RELEARN_DAYS = 1
 MAX_PLACE_NAME = 100
 
@@ -87,7 +81,7 @@ def _place_name(value: object) -> str:
     return " ".join(plain_text(value).split())[:MAX_PLACE_NAME] if isinstance(value, str) else ""
 
 
-async def _relearn_if_stale(instance: Instance, subscriber: str) -> None:
+async def relearn_if_stale(instance: Instance, subscriber: str) -> None:
     """Towns and regions change rarely: the relay asks again once a day, when the instance posts."""
     member = await storage.get_network_member(instance.db, host_of(subscriber))
     if member is None or member.learned_at < _iso_days_ago(RELEARN_DAYS):
@@ -104,43 +98,6 @@ async def handle_unsubscribe(instance: Instance, activity: Activity) -> None:
         return
     async with instance.db.transaction() as tx:
         await storage.delete_relay_subscription(tx, subscription.domain)
-
-
-async def handle_forward(instance: Instance, activity: Activity) -> None:
-    """A subscriber's public post, edit or deletion: kept for the relay's pages and announced
-    to every other subscriber. Anything not public is dropped."""
-    if not is_public(activity.audience) or activity.object_id is None:
-        return
-    if activity.type != "Delete":
-        note = parse_note(activity.object) if activity.object else None
-        if note is None or not is_public(note.audience):
-            return
-        check_author(note, activity.actor)
-    sender = host_of(activity.actor)
-    async with instance.db.transaction() as tx:
-        await _keep(tx, activity)
-        inboxes = [s.inbox for s in await storage.list_relay_subscriptions(tx, "accepted")
-                   if s.domain != sender]
-        relay = instance.instance_actor
-        announce = activity_document(instance.urls.new_activity(), "Announce", relay.uri,
-                                     activity.object_id, to=[PUBLIC], cc=[f"{relay.uri}/followers"])
-        await enqueue(instance, tx, relay, announce, inboxes, public=True)
-    await _relearn_if_stale(instance, activity.actor)
-
-
-async def _keep(tx: storage.Transaction, activity: Activity) -> None:
-    """What the relay shows on its own pages: the network's public posts."""
-    if activity.type == "Delete":
-        post = await storage.get_post_by_uri(tx, activity.object_id or "")
-        if post is not None and post.author == activity.actor:
-            await storage.mark_post_deleted(tx, post.uri, utc_now_iso())
-        return
-    fields = stored_fields(parse_note(activity.object), status="published")
-    if activity.type == "Create":
-        await storage.put_post(tx, **fields)
-    else:
-        await storage.update_post(tx, fields["uri"], title=fields["title"], content=fields["content"],
-                                  source=None, raw=fields["raw"], updated_at=utc_now_iso())
 
 
 async def set_subscription_state(instance: Instance, domain: str, decision: str) -> RelaySubscription:
@@ -169,26 +126,9 @@ def parse_subscriber_domain(text: str) -> str:
     return value
 
 
-async def hide_post(instance: Instance, uri: str) -> bool:
-    """The relay admin's moderation: a post no longer shows on the relay's pages."""
-    post = await storage.get_post_by_uri(instance.db, uri)
-    if post is None:
-        return False
-    async with instance.db.transaction() as tx:
-        await storage.set_post_status(tx, uri, "hidden")
-    return True
-
-
 async def _answer(instance: Instance, tx: storage.Transaction, kind: str, actor: str, inbox: str,
                   follow: dict[str, Any]) -> None:
     relay = instance.instance_actor
     document = activity_document(instance.urls.new_activity(), kind, relay.uri,
                                  without_context(follow), to=[actor])
     await enqueue(instance, tx, relay, document, [inbox], public=False)
-
-
-HANDLERS: dict[str, Callable[[Instance, Activity], Awaitable[None]]] = {
-    "Follow": handle_subscribe,
-    "Undo": handle_unsubscribe,
-    **{kind: handle_forward for kind in FORWARDED_TYPES},
-}

@@ -1,14 +1,14 @@
-"""The network as the relay shows it: its associations with their town and region, and its
-news, for the whole network or one region."""
+"""The network as the relay shows it: its associations with their town and region (the
+directory), and its news, for the whole network or one region; the admin hides a post from it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import storage
-from .content import plain_text
-from .instance import Instance
-from .storage import Post
+from .. import storage
+from ..content import plain_text
+from ..instance import Instance
+from ..storage import Post
 
 
 @dataclass(frozen=True)
@@ -48,3 +48,13 @@ async def news(instance: Instance, limit: int, region: str = "", offset: int = 0
     members = await storage.list_network_members(instance.db)
     authors = [m.association for m in members.values() if m.region == region and m.association]
     return await storage.list_network_posts_by(instance.db, authors, limit, offset) if authors else []
+
+
+async def hide_post(instance: Instance, uri: str) -> bool:
+    """The relay admin's moderation: a post no longer shows on the relay's pages."""
+    post = await storage.get_post_by_uri(instance.db, uri)
+    if post is None:
+        return False
+    async with instance.db.transaction() as tx:
+        await storage.set_post_status(tx, uri, "hidden")
+    return True

@@ -6,8 +6,8 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from . import storage
-from .instance import Instance
+from .. import storage
+from ..instance import Instance
 
 WEEKS = 12
 
