@@ -31,6 +31,11 @@ MAX_TITLE_LENGTH = 200
 MAX_TEXT_LENGTH = 50_000
 
 
+class AudienceFixed(BadRequest):
+    """A published post cannot change audience: peers ignore such an Update, and a public post has
+    already been spread by the relays. It can only be deleted and published again."""
+
+
 def _check_text(text: str, title: str | None) -> tuple[str, str | None]:
     text = text.strip()
     if not text:
@@ -100,18 +105,23 @@ async def publish_due_posts(instance: Instance) -> int:
 async def edit_post(
     instance: Instance, uri: str, text: str, *, title: str | None = None,
     media: list[tuple[int, str]] | None = None, event: EventFields | None = None,
+    visibility: str | None = None,
 ) -> Post:
-    """New text (and photos, event details when given). A published post sends an Update;
-    a draft just changes."""
+    """New text (and photos, event details, audience when given). A published post sends an
+    Update, and keeps its audience (AudienceFixed if another is asked); a draft just changes."""
     post = await _own_post(instance, uri)
+    published = post.status == "published"
+    if published and visibility not in (None, post.visibility):
+        raise AudienceFixed(f"{uri} is published as {post.visibility}")
     text, new_title = _check_text(text, title)
     new_title = new_title if title is not None else post.title
     if event is not None and not post.is_event:
         raise BadRequest("news cannot become an event")
     author = await instance.get_local_actor(post.author)
     assert author is not None
-    published = post.status == "published"
     async with instance.db.transaction() as tx:
+        if visibility is not None and not published:
+            await storage.set_post_visibility(tx, uri, visibility)
         await storage.update_post(tx, uri, title=new_title, content=render_markdown(text),
                                   source=text, raw=None, event=event,
                                   updated_at=utc_now_iso() if published else None)
@@ -122,6 +132,23 @@ async def edit_post(
         if published:
             await _send_post(instance, tx, author, "Update", edited)
     return edited
+
+
+async def republish_for_audience(instance: Instance, uri: str, visibility: str) -> Post:
+    """A published post goes out again, same text, photos and event details, for `visibility`,
+    and the old one is deleted (its Delete federates). The new one is published first, so
+    nothing is lost if the deletion fails."""
+    post = await _own_post(instance, uri)
+    if post.status != "published":
+        raise BadRequest(f"{uri} is not published")
+    author = await instance.get_local_actor(post.author)
+    media = [(photo.media_id, photo.alt) for photo in await storage.list_attachments(instance.db, uri)]
+    event = EventFields(post.event_start, post.event_end, post.event_place,
+                        post.event_recurrence) if post.is_event and post.event_start else None
+    again = await publish_post(instance, post.source or plain_text(post.content), title=post.title,
+                               visibility=visibility, author=author, media=media, event=event)
+    await delete_post(instance, uri)
+    return again
 
 
 async def delete_post(instance: Instance, uri: str) -> None:

@@ -12,7 +12,7 @@ from activitypub.errors import ActivityPubError, NotFound
 from fedi import outbox, storage
 from fedi.content import render_markdown
 from fedi.instance import Instance
-from fedi.outbox import MAX_TEXT_LENGTH, MAX_TITLE_LENGTH
+from fedi.outbox import MAX_TEXT_LENGTH, MAX_TITLE_LENGTH, AudienceFixed
 from fedi.storage import Attachment, Post
 
 from ..auth import read_form, require_session
@@ -23,6 +23,7 @@ from .forms import FormError, text_field
 
 DESK_LIST = 50
 ACTIONS = ("publish", "draft", "schedule")
+VISIBILITIES = {"public": "public", "members": "followers"}
 
 
 async def dashboard(request: Request) -> Response:
@@ -53,7 +54,8 @@ async def create_post(request: Request) -> Response:
         event = events.event_from_form(request, form, instance.config.timezone) if kind == "event" else None
         media = await photos.attachments_from_form(request, instance, form, [])
         post = await outbox.publish_post(
-            instance, fields["text"], title=fields["title"] or None, visibility=fields["visibility"],
+            instance, fields["text"], title=fields["title"] or None,
+            visibility=fields["visibility"] or "public",
             media=media, event=event, status=fields["status"], scheduled_at=fields["scheduled_at"])
     except (FormError, ActivityPubError) as error:
         return _editor(request, None, kind, dict(form), str(error), status_code=400)
@@ -83,8 +85,13 @@ async def save_post(request: Request) -> Response:
         current = await storage.list_attachments(instance.db, post.uri)
         media = await photos.attachments_from_form(request, instance, form, current)
         post = await outbox.edit_post(instance, post.uri, fields["text"], title=fields["title"],
-                                      media=media, event=event)
+                                      media=media, event=event, visibility=fields["visibility"])
         post = await _apply_action(instance, post, fields)
+    except AudienceFixed:
+        message = gettext(request, "The audience of a post already published cannot change: delete it"
+                          " and publish it again (button below). Nothing was changed.")
+        return _editor(request, post, "event" if post.is_event else "news", dict(form), message,
+                       status_code=400, photos=await storage.list_attachments(instance.db, post.uri))
     except (FormError, ActivityPubError) as error:
         return _editor(request, post, "event" if post.is_event else "news", dict(form), str(error),
                        status_code=400, photos=await storage.list_attachments(instance.db, post.uri))
@@ -102,6 +109,15 @@ async def _apply_action(instance: Instance, post: Post, fields: dict[str, str | 
     refreshed = await storage.get_post_by_uri(instance.db, post.uri)
     assert refreshed is not None
     return refreshed
+
+
+async def republish(request: Request) -> Response:
+    """A published post is deleted and published again for the other audience."""
+    await read_form(request)
+    post = await _desk_post(request)
+    other = "public" if post.visibility == "followers" else "followers"
+    again = await outbox.republish_for_audience(instance_of(request), post.uri, other)
+    return RedirectResponse(f"/desk/posts/{again.id}?saved=republished", status_code=303)
 
 
 async def delete(request: Request) -> Response:
@@ -128,7 +144,7 @@ def _post_fields(request: Request, form: FormData) -> dict[str, str | None]:
     if len(title) > MAX_TITLE_LENGTH:
         raise FormError(gettext(request, "The title is too long (at most %(count)s characters).",
                                 count=MAX_TITLE_LENGTH))
-    visibility = "followers" if text_field(form, "visibility", 20) == "members" else "public"
+    visibility = VISIBILITIES.get(text_field(form, "visibility", 20)) if "visibility" in form else None
     action = text_field(form, "action", 20)
     if action not in ACTIONS:
         action = "draft"
@@ -172,5 +188,6 @@ routes = [
     Route("/desk/posts/{post_id}", edit_form, methods=["GET"]),
     Route("/desk/posts/{post_id}", save_post, methods=["POST"]),
     Route("/desk/posts/{post_id}/delete", delete, methods=["POST"]),
+    Route("/desk/posts/{post_id}/republish", republish, methods=["POST"]),
     Route("/desk/preview", preview, methods=["POST"]),
 ]
