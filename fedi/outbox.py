@@ -54,13 +54,16 @@ async def publish_post(
     event: EventFields | None = None, status: str = "published", scheduled_at: str | None = None,
 ) -> Post:
     """Markdown in, a Note (or, with `event`, an Event) out to every follower. With `status`
-    "draft" or "scheduled" (at `scheduled_at`, UTC ISO) it is stored and nothing is sent yet.
-    `media` are the photos: (media id, alt text) in order."""
+    "draft" or "scheduled" (at `scheduled_at`, UTC ISO) it is stored and nothing is sent yet;
+    scheduled at a time already past, it is published now. `media` are the photos: (media id,
+    alt text) in order."""
     text, title = _check_text(text, title)
     if status not in ("published", "draft", "scheduled"):
         raise BadRequest(f"unknown status {status!r}")
     if status == "scheduled" and not scheduled_at:
         raise BadRequest("a scheduled post needs a date")
+    if status == "scheduled" and _is_past(scheduled_at):
+        status = "published"
     author = author or instance.association
     uri = instance.urls.new_post()
     async with instance.db.transaction() as tx:
@@ -92,6 +95,21 @@ async def publish_now(instance: Instance, uri: str) -> Post:
         assert published is not None
         await _send_post(instance, tx, author, "Create", published)
     return published
+
+
+async def keep_for_later(instance: Instance, uri: str, scheduled_at: str | None) -> Post:
+    """A post not yet published becomes a draft (no date) or is scheduled at `scheduled_at`
+    (UTC ISO); a time already past publishes it now."""
+    if _is_past(scheduled_at):
+        return await publish_now(instance, uri)
+    await _own_post(instance, uri)
+    async with instance.db.transaction() as tx:
+        await storage.set_post_schedule(tx, uri, "scheduled" if scheduled_at else "draft", scheduled_at)
+    return await _own_post(instance, uri)
+
+
+def _is_past(scheduled_at: str | None) -> bool:
+    return scheduled_at is not None and scheduled_at <= utc_now_iso()
 
 
 async def publish_due_posts(instance: Instance) -> int:

@@ -3,6 +3,8 @@ later or as a draft, editing and deleting (which federate as Update and Delete).
 
 from __future__ import annotations
 
+from html import escape
+
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -17,9 +19,9 @@ from fedi.storage import Attachment, Post
 
 from ..auth import read_form, require_session
 from ..context import instance_of
-from ..rendering import gettext, render
+from ..rendering import format_number, gettext, render
 from . import events, photos
-from .forms import FormError, text_field
+from .forms import FormError, read_editor_form, text_field, too_long
 
 DESK_LIST = 50
 ACTIONS = ("publish", "draft", "schedule")
@@ -46,7 +48,10 @@ async def new_post(request: Request) -> Response:
 
 async def create_post(request: Request) -> Response:
     await require_session(request)
-    form = await read_form(request)
+    try:
+        form = await read_editor_form(request, MAX_TEXT_LENGTH)
+    except FormError as error:
+        return _editor(request, None, "news", {"visibility": "public"}, str(error), status_code=400)
     kind = "event" if text_field(form, "kind", 10) == "event" else "news"
     instance = instance_of(request)
     try:
@@ -59,26 +64,27 @@ async def create_post(request: Request) -> Response:
             media=media, event=event, status=fields["status"], scheduled_at=fields["scheduled_at"])
     except (FormError, ActivityPubError) as error:
         return _editor(request, None, kind, dict(form), str(error), status_code=400)
-    return RedirectResponse(f"/desk/posts/{post.id}?saved={fields['status']}", status_code=303)
+    return RedirectResponse(f"/desk/posts/{post.id}?saved={_saved(post, fields)}", status_code=303)
 
 
 async def edit_form(request: Request) -> Response:
     await require_session(request)
     post = await _desk_post(request)
     instance = instance_of(request)
-    values = {"title": post.title or "", "text": post.source or "", "visibility": post.visibility,
-              "scheduled_at": events.to_local_input(post.scheduled_at, instance.config.timezone),
-              **events.event_form_values(post, instance.config.timezone)}
-    return _editor(request, post, "event" if post.is_event else "news", values,
+    return _editor(request, post, "event" if post.is_event else "news",
+                   _stored_values(post, instance.config.timezone),
                    saved=request.query_params.get("saved", ""),
                    photos=await storage.list_attachments(instance.db, post.uri))
 
 
 async def save_post(request: Request) -> Response:
     await require_session(request)
-    form = await read_form(request)
     post = await _desk_post(request)
     instance = instance_of(request)
+    try:
+        form = await read_editor_form(request, MAX_TEXT_LENGTH)
+    except FormError as error:
+        return await _editor_of(request, post, str(error))
     try:
         fields = _post_fields(request, form)
         event = events.event_from_form(request, form, instance.config.timezone) if post.is_event else None
@@ -95,7 +101,7 @@ async def save_post(request: Request) -> Response:
     except (FormError, ActivityPubError) as error:
         return _editor(request, post, "event" if post.is_event else "news", dict(form), str(error),
                        status_code=400, photos=await storage.list_attachments(instance.db, post.uri))
-    return RedirectResponse(f"/desk/posts/{post.id}?saved={post.status}", status_code=303)
+    return RedirectResponse(f"/desk/posts/{post.id}?saved={_saved(post, fields)}", status_code=303)
 
 
 async def _apply_action(instance: Instance, post: Post, fields: dict[str, str | None]) -> Post:
@@ -104,11 +110,14 @@ async def _apply_action(instance: Instance, post: Post, fields: dict[str, str | 
         return post
     if fields["status"] == "published":
         return await outbox.publish_now(instance, post.uri)
-    async with instance.db.transaction() as tx:
-        await storage.set_post_schedule(tx, post.uri, str(fields["status"]), fields["scheduled_at"])
-    refreshed = await storage.get_post_by_uri(instance.db, post.uri)
-    assert refreshed is not None
-    return refreshed
+    return await outbox.keep_for_later(instance, post.uri, fields["scheduled_at"])
+
+
+def _saved(post: Post, fields: dict[str, str | None]) -> str:
+    """What the editor says once saved: a post scheduled at a time already past went out now."""
+    if fields["status"] == "scheduled" and post.status == "published":
+        return "past"
+    return post.status
 
 
 async def republish(request: Request) -> Response:
@@ -129,7 +138,10 @@ async def delete(request: Request) -> Response:
 
 async def preview(request: Request) -> Response:
     """The live preview: the editor's Markdown as it will be shown (sanitised like the real thing)."""
-    form = await read_form(request)
+    try:
+        form = await read_editor_form(request, MAX_TEXT_LENGTH)
+    except FormError as error:
+        return HTMLResponse(escape(str(error)), status_code=400)
     return HTMLResponse(render_markdown(text_field(form, "text", MAX_TEXT_LENGTH)))
 
 
@@ -139,11 +151,10 @@ def _post_fields(request: Request, form: FormData) -> dict[str, str | None]:
     if not text:
         raise FormError(gettext(request, "Write the text of the post."))
     if len(text) > MAX_TEXT_LENGTH:
-        raise FormError(gettext(request, "The text is too long (at most %(count)s characters).",
-                                count=MAX_TEXT_LENGTH))
+        raise too_long(request, MAX_TEXT_LENGTH)
     if len(title) > MAX_TITLE_LENGTH:
         raise FormError(gettext(request, "The title is too long (at most %(count)s characters).",
-                                count=MAX_TITLE_LENGTH))
+                                count=format_number(request, MAX_TITLE_LENGTH)))
     visibility = VISIBILITIES.get(text_field(form, "visibility", 20)) if "visibility" in form else None
     action = text_field(form, "action", 20)
     if action not in ACTIONS:
@@ -170,6 +181,20 @@ async def _desk_post(request: Request) -> Post:
     if post is None or not post.is_local or post.is_deleted or post.in_reply_to:
         raise NotFound("no such post")
     return post
+
+
+async def _editor_of(request: Request, post: Post, error: str) -> Response:
+    """The editor of a saved post as it is stored, with `error` (its form could not be read)."""
+    instance = instance_of(request)
+    return _editor(request, post, "event" if post.is_event else "news",
+                   _stored_values(post, instance.config.timezone), error, status_code=400,
+                   photos=await storage.list_attachments(instance.db, post.uri))
+
+
+def _stored_values(post: Post, timezone: str) -> dict[str, object]:
+    return {"title": post.title or "", "text": post.source or "", "visibility": post.visibility,
+            "scheduled_at": events.to_local_input(post.scheduled_at, timezone),
+            **events.event_form_values(post, timezone)}
 
 
 def _editor(request: Request, post: Post | None, kind: str, values: dict[str, object],
