@@ -180,6 +180,11 @@ async def test_a_text_longer_than_allowed_gets_a_message_naming_the_limit_and_is
     assert _textarea(response.text) == too_long
     assert (await storage.get_post_by_id(site.db, post_id)).source == "Court"
     assert await storage.list_local_posts(site.db, site.actor_url, ("published",), 10) == []
+
+    desk.client.cookies.set("lang", "fr")
+    preview = await desk.submit("/desk/posts/new", "/desk/preview", {"text": too_long},
+                                files={"photos": ("", b"")})
+    assert alert_of(preview.text) == "Le texte est trop long (50\N{NARROW NO-BREAK SPACE}000 caractères au plus)."
     await desk.aclose()
 
 

@@ -137,12 +137,16 @@ async def delete(request: Request) -> Response:
 
 
 async def preview(request: Request) -> Response:
-    """The live preview: the editor's Markdown as it will be shown (sanitised like the real thing)."""
+    """The live preview: the editor's Markdown as it will be shown (sanitised like the real thing),
+    or, for a text over the limit, the message that says so before it is sent."""
     try:
         form = await read_editor_form(request, MAX_TEXT_LENGTH)
+        text = text_field(form, "text", MAX_TEXT_LENGTH + 1)
+        if len(text) > MAX_TEXT_LENGTH:
+            raise too_long(request, MAX_TEXT_LENGTH)
     except FormError as error:
-        return HTMLResponse(escape(str(error)), status_code=400)
-    return HTMLResponse(render_markdown(text_field(form, "text", MAX_TEXT_LENGTH)))
+        return HTMLResponse(f'<p class="error" role="alert">{escape(str(error))}</p>')
+    return HTMLResponse(render_markdown(text))
 
 
 def _post_fields(request: Request, form: FormData) -> dict[str, str | None]:
