@@ -207,6 +207,9 @@ async def test_a_field_beyond_what_the_editor_reads_still_gets_the_editor_and_th
     assert response.status_code == 400
     assert alert_of(response.text) == "Le texte est trop long (50\N{NARROW NO-BREAK SPACE}000 caractères au plus)."
     assert 'id="editor"' in response.text
+    response = await desk.submit("/desk/posts/new?kind=event", "/desk/posts/new?kind=event", {
+        "kind": "event", "text": "x" * 3_000_000, "action": "publish"}, files={"photos": ("", b"")})
+    assert "trop long" in alert_of(response.text) and 'name="starts_at"' in response.text
     await desk.aclose()
 
 

@@ -51,7 +51,8 @@ async def create_post(request: Request) -> Response:
     try:
         form = await read_editor_form(request, MAX_TEXT_LENGTH)
     except FormError as error:
-        return _editor(request, None, "news", {"visibility": "public"}, str(error), status_code=400)
+        kind = "event" if request.query_params.get("kind") == "event" else "news"
+        return _editor(request, None, kind, {"visibility": "public"}, str(error), status_code=400)
     kind = "event" if text_field(form, "kind", 10) == "event" else "news"
     instance = instance_of(request)
     try:
@@ -80,6 +81,7 @@ async def edit_form(request: Request) -> Response:
 async def save_post(request: Request) -> Response:
     await require_session(request)
     post = await _desk_post(request)
+    was_published = post.status == "published"
     instance = instance_of(request)
     try:
         form = await read_editor_form(request, MAX_TEXT_LENGTH)
@@ -101,7 +103,8 @@ async def save_post(request: Request) -> Response:
     except (FormError, ActivityPubError) as error:
         return _editor(request, post, "event" if post.is_event else "news", dict(form), str(error),
                        status_code=400, photos=await storage.list_attachments(instance.db, post.uri))
-    return RedirectResponse(f"/desk/posts/{post.id}?saved={_saved(post, fields)}", status_code=303)
+    return RedirectResponse(f"/desk/posts/{post.id}?saved={_saved(post, fields, was_published)}",
+                            status_code=303)
 
 
 async def _apply_action(instance: Instance, post: Post, fields: dict[str, str | None]) -> Post:
@@ -113,9 +116,9 @@ async def _apply_action(instance: Instance, post: Post, fields: dict[str, str | 
     return await outbox.keep_for_later(instance, post.uri, fields["scheduled_at"])
 
 
-def _saved(post: Post, fields: dict[str, str | None]) -> str:
+def _saved(post: Post, fields: dict[str, str | None], was_published: bool = False) -> str:
     """What the editor says once saved: a post scheduled at a time already past went out now."""
-    if fields["status"] == "scheduled" and post.status == "published":
+    if fields["status"] == "scheduled" and post.status == "published" and not was_published:
         return "past"
     return post.status
 
