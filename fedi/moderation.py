@@ -10,7 +10,7 @@ from activitypub.errors import BadRequest, NotFound, Rejected
 from . import storage
 from .blocks import block_domain, forget_blocklist, is_account_blocked, parse_domain
 from .instance import Instance
-from .storage import Comment, DomainPurge, utc_now_iso
+from .storage import Comment, DomainPurge, Post, utc_now_iso
 
 __all__ = [
     "approve_comment",
@@ -18,6 +18,7 @@ __all__ = [
     "block_domain_of",
     "comment_status",
     "delete_comment",
+    "edit_needs_review",
     "get_comment",
     "hide_comment",
     "refuse_blocked_account",
@@ -33,6 +34,15 @@ async def comment_status(instance: Instance, author: str) -> str:
         if follow is not None and follow.state == "accepted":
             return "published"
     return "pending"
+
+
+async def edit_needs_review(instance: Instance, comment: Post, new_content: str) -> bool:
+    """Whether an approved comment whose author changed its text waits for approval again:
+    yes, unless its author is trusted (see `comment_status`); a spammer approved for a harmless
+    text must not edit it into spam."""
+    if comment.status != "published" or new_content == comment.content:
+        return False
+    return await comment_status(instance, comment.author) == "pending"
 
 
 async def get_comment(instance: Instance, comment_id: int) -> Comment:
@@ -57,6 +67,7 @@ async def _set_status(instance: Instance, comment_id: int, status: str) -> Comme
     comment = await get_comment(instance, comment_id)
     async with instance.db.transaction() as tx:
         await storage.set_post_status(tx, comment.post.uri, status)
+        await storage.delete_comment_edit(tx, comment.post.uri)
     return comment
 
 
@@ -65,6 +76,7 @@ async def delete_comment(instance: Instance, comment_id: int) -> Comment:
     comment = await get_comment(instance, comment_id)
     async with instance.db.transaction() as tx:
         await storage.mark_post_deleted(tx, comment.post.uri, utc_now_iso())
+        await storage.delete_comment_edit(tx, comment.post.uri)
     return comment
 
 

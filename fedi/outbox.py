@@ -32,6 +32,11 @@ MAX_TITLE_LENGTH = 200
 MAX_TEXT_LENGTH = 50_000
 
 
+class AudienceFixed(BadRequest):
+    """A published post cannot change audience: peers ignore such an Update, and a public post has
+    already been spread by the relays. It can only be deleted and published again."""
+
+
 def _check_text(text: str, title: str | None) -> tuple[str, str | None]:
     text = text.strip()
     if not text:
@@ -50,13 +55,16 @@ async def publish_post(
     event: EventFields | None = None, status: str = "published", scheduled_at: str | None = None,
 ) -> Post:
     """Markdown in, a Note (or, with `event`, an Event) out to every follower. With `status`
-    "draft" or "scheduled" (at `scheduled_at`, UTC ISO) it is stored and nothing is sent yet.
-    `media` are the photos: (media id, alt text) in order."""
+    "draft" or "scheduled" (at `scheduled_at`, UTC ISO) it is stored and nothing is sent yet;
+    scheduled at a time already past, it is published now. `media` are the photos: (media id,
+    alt text) in order."""
     text, title = _check_text(text, title)
     if status not in ("published", "draft", "scheduled"):
         raise BadRequest(f"unknown status {status!r}")
     if status == "scheduled" and not scheduled_at:
         raise BadRequest("a scheduled post needs a date")
+    if status == "scheduled" and _is_past(scheduled_at):
+        status = "published"
     author = author or instance.association
     uri = instance.urls.new_post()
     async with instance.db.transaction() as tx:
@@ -90,6 +98,21 @@ async def publish_now(instance: Instance, uri: str) -> Post:
     return published
 
 
+async def keep_for_later(instance: Instance, uri: str, scheduled_at: str | None) -> Post:
+    """A post not yet published becomes a draft (no date) or is scheduled at `scheduled_at`
+    (UTC ISO); a time already past publishes it now."""
+    if _is_past(scheduled_at):
+        return await publish_now(instance, uri)
+    await _own_post(instance, uri)
+    async with instance.db.transaction() as tx:
+        await storage.set_post_schedule(tx, uri, "scheduled" if scheduled_at else "draft", scheduled_at)
+    return await _own_post(instance, uri)
+
+
+def _is_past(scheduled_at: str | None) -> bool:
+    return scheduled_at is not None and scheduled_at <= utc_now_iso()
+
+
 async def publish_due_posts(instance: Instance) -> int:
     """Publishes the scheduled posts whose time has come; returns how many went out."""
     due = await storage.list_due_scheduled_posts(instance.db, utc_now_iso())
@@ -101,18 +124,23 @@ async def publish_due_posts(instance: Instance) -> int:
 async def edit_post(
     instance: Instance, uri: str, text: str, *, title: str | None = None,
     media: list[tuple[int, str]] | None = None, event: EventFields | None = None,
+    visibility: str | None = None,
 ) -> Post:
-    """New text (and photos, event details when given). A published post sends an Update;
-    a draft just changes."""
+    """New text (and photos, event details, audience when given). A published post sends an
+    Update, and keeps its audience (AudienceFixed if another is asked); a draft just changes."""
     post = await _own_post(instance, uri)
+    published = post.status == "published"
+    if published and visibility not in (None, post.visibility):
+        raise AudienceFixed(f"{uri} is published as {post.visibility}")
     text, new_title = _check_text(text, title)
     new_title = new_title if title is not None else post.title
     if event is not None and not post.is_event:
         raise BadRequest("news cannot become an event")
     author = await instance.get_local_actor(post.author)
     assert author is not None
-    published = post.status == "published"
     async with instance.db.transaction() as tx:
+        if visibility is not None and not published:
+            await storage.set_post_visibility(tx, uri, visibility)
         await storage.update_post(tx, uri, title=new_title, content=render_markdown(text),
                                   source=text, raw=None, event=event,
                                   updated_at=utc_now_iso() if published else None)
@@ -123,6 +151,23 @@ async def edit_post(
         if published:
             await _send_post(instance, tx, author, "Update", edited)
     return edited
+
+
+async def republish_for_audience(instance: Instance, uri: str, visibility: str) -> Post:
+    """A published post goes out again, same text, photos and event details, for `visibility`,
+    and the old one is deleted (its Delete federates). The new one is published first, so
+    nothing is lost if the deletion fails."""
+    post = await _own_post(instance, uri)
+    if post.status != "published":
+        raise BadRequest(f"{uri} is not published")
+    author = await instance.get_local_actor(post.author)
+    media = [(photo.media_id, photo.alt) for photo in await storage.list_attachments(instance.db, uri)]
+    event = EventFields(post.event_start, post.event_end, post.event_place,
+                        post.event_recurrence) if post.is_event and post.event_start else None
+    again = await publish_post(instance, post.source or plain_text(post.content), title=post.title,
+                               visibility=visibility, author=author, media=media, event=event)
+    await delete_post(instance, uri)
+    return again
 
 
 async def delete_post(instance: Instance, uri: str) -> None:

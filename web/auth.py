@@ -68,11 +68,12 @@ async def require_session(request: Request, *, admin: bool = False) -> Session:
 
 
 async def read_form(request: Request, *, max_body: int = MAX_FORM_BODY,
-                    max_files: int = MAX_FORM_FILES) -> FormData:
+                    max_files: int = MAX_FORM_FILES, max_field: int = MAX_FORM_FIELD) -> FormData:
     """A posted form, checked against the session's CSRF token. A body over `max_body` bytes
-    is refused (TooLarge, 413) before it is parsed; uploaded files are at most `max_files`."""
+    is refused (TooLarge, 413) before it is parsed; uploaded files are at most `max_files`,
+    text fields at most `max_field` bytes."""
     session = await require_session(request)
-    form = await _body_at_most(request, max_body).form(max_part_size=MAX_FORM_FIELD,
+    form = await _body_at_most(request, max_body).form(max_part_size=max_field,
                                                         max_files=max_files)
     if not secrets.compare_digest(str(form.get("csrf", "")).encode(), session.csrf_token.encode()):
         raise CsrfError()

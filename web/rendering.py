@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from babel.numbers import format_decimal
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
@@ -43,6 +44,11 @@ def gettext(request: Request, message: str, **values: Any) -> str:
     """A message of the code (not of a template) in the visitor's language."""
     translated = translations(language_of(request)).gettext(message)
     return translated % values if values else translated
+
+
+def format_number(request: Request, number: int) -> str:
+    """A number as the visitor's language writes it (50 000 in French, 50,000 in English)."""
+    return format_decimal(number, locale=language_of(request))
 
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None,

@@ -9,10 +9,10 @@ from .. import storage
 from ..blocks import is_account_blocked
 from ..content import plain_text, sanitize_html
 from ..instance import Instance
-from ..moderation import comment_status
+from ..moderation import comment_status, edit_needs_review
 from ..remote import fetch_object
 from ..remote_posts import stored_fields
-from ..storage import utc_now_iso
+from ..storage import Post, utc_now_iso
 
 POST_TYPES = frozenset({"Note", "Article", "Page", "Question", "Event", "Video", "Image", "Audio"})
 
@@ -46,15 +46,25 @@ async def store_remote_note(instance: Instance, note: Note, *, boosted_by: str |
 
 
 async def apply_remote_edit(instance: Instance, note: Note, actor: str) -> None:
-    """An author's edit of a post we keep; only its stored author may edit it."""
+    """An author's edit of a post we keep; only its stored author may edit it. An approved
+    comment whose text changed waits for review again (see `moderation.edit_needs_review`)."""
     existing = await storage.get_post_by_uri(instance.db, note.id)
     if existing is None or existing.is_deleted:
         return
     if existing.author != actor or existing.is_local:
         raise Rejected("only a post's author can edit it")
+    content = sanitize_html(note.content)
+    review = await _is_comment(instance, existing) and await edit_needs_review(instance, existing, content)
     async with instance.db.transaction() as tx:
+        if review:
+            await storage.put_comment_edit(tx, existing.uri, existing.content)
         await storage.update_post(
-            tx, note.id, title=plain_text(note.name) or None, content=sanitize_html(note.content),
+            tx, note.id, title=plain_text(note.name) or None, content=content,
             source=None, raw=note.raw,
             updated_at=format_datetime(note.updated) if note.updated else utc_now_iso(),
         )
+
+
+async def _is_comment(instance: Instance, post: Post) -> bool:
+    parent = await storage.get_post_by_uri(instance.db, post.in_reply_to) if post.in_reply_to else None
+    return parent is not None and parent.is_local

@@ -13,6 +13,7 @@ __all__ = [
     "Comment",
     "count_comments",
     "delete_account_block",
+    "delete_comment_edit",
     "get_comment_by_id",
     "is_account_blocked",
     "list_account_blocks",
@@ -20,6 +21,7 @@ __all__ = [
     "list_comments",
     "list_follower_handles",
     "put_account_block",
+    "put_comment_edit",
     "set_local_actor_profile",
 ]
 
@@ -34,13 +36,15 @@ class Comment:
     author_handle: str  # @name@host, or the actor's URI when we never fetched its profile
     author_name: str
     parent_title: str  # the title of the post it answers, or the start of its text
+    approved_content: str | None = None  # what the admin approved, when its author edited it since
 
 
 _COMMENTS = (
     "SELECT c.*, r.preferred_username AS x_username, r.host AS x_host, r.name AS x_name,"
-    " p.title AS x_parent_title, p.source AS x_parent_source"
+    " p.title AS x_parent_title, p.source AS x_parent_source, e.approved_content AS x_approved"
     " FROM posts c JOIN posts p ON p.uri = c.in_reply_to AND p.is_local = 1"
-    " LEFT JOIN remote_actors r ON r.uri = c.author WHERE c.is_local = 0"
+    " LEFT JOIN remote_actors r ON r.uri = c.author LEFT JOIN comment_edits e ON e.post_uri = c.uri"
+    " WHERE c.is_local = 0"
 )
 
 
@@ -51,7 +55,7 @@ def _comment(row: Row) -> Comment:
     handle = f"@{data['x_username']}@{data['x_host']}" if data["x_username"] else post.author
     title = data["x_parent_title"] or (data["x_parent_source"] or "")[:60]
     return Comment(post=post, author_handle=handle, author_name=data["x_name"] or "",
-                   parent_title=title)
+                   parent_title=title, approved_content=data["x_approved"])
 
 
 async def list_comments(db: Reader, status: str, limit: int) -> list[Comment]:
@@ -71,6 +75,19 @@ async def count_comments(db: Reader, status: str) -> int:
 async def get_comment_by_id(db: Reader, comment_id: int) -> Comment | None:
     row = await db.fetchone(f"{_COMMENTS} AND c.id = ?", (comment_id,))
     return _comment(row) if row else None
+
+
+async def put_comment_edit(tx: Transaction, uri: str, approved_content: str) -> None:
+    """An approved comment was edited: it waits for review again, next to the text approved
+    (the first one, when it is edited again before the review)."""
+    await tx.execute("INSERT INTO comment_edits (post_uri, approved_content, edited_at) VALUES (?, ?, ?)"
+                     " ON CONFLICT(post_uri) DO NOTHING", (uri, approved_content, utc_now_iso()))
+    await tx.execute("UPDATE posts SET status = 'pending' WHERE uri = ?", (uri,))
+
+
+async def delete_comment_edit(tx: Transaction, uri: str) -> None:
+    """The admin reviewed the edited comment (approved, hid or deleted it)."""
+    await tx.execute("DELETE FROM comment_edits WHERE post_uri = ?", (uri,))
 
 
 # --- blocked accounts ---------------------------------------------------------------------------

@@ -230,6 +230,13 @@ MIGRATIONS: list[str] = [
         learned_at TEXT NOT NULL
     );
     """,
+    """
+    CREATE TABLE comment_edits (
+        post_uri TEXT PRIMARY KEY,        -- an approved comment its author edited since
+        approved_content TEXT NOT NULL,   -- the text the admin approved, shown next to the new one
+        edited_at TEXT NOT NULL
+    );
+    """,
 ]
 
 

@@ -149,6 +149,12 @@ async def set_post_schedule(tx: Transaction, uri: str, status: str, scheduled_at
                      (status, scheduled_at, uri))
 
 
+async def set_post_visibility(tx: Transaction, uri: str, visibility: str) -> None:
+    """Who will see a post not yet published (a published one keeps its audience)."""
+    await tx.execute("UPDATE posts SET visibility = ? WHERE uri = ? AND status IN ('draft', 'scheduled')",
+                     (visibility, uri))
+
+
 async def list_due_scheduled_posts(db: Reader, now_iso: str) -> list[Post]:
     rows = await db.fetchall(
         "SELECT * FROM posts WHERE is_local = 1 AND status = 'scheduled' AND scheduled_at <= ?"

@@ -70,9 +70,12 @@ async def test_a_scheduled_post_goes_out_when_its_time_comes(make_instance):
     desk = await log_in(site)
     response = await desk.submit("/desk/posts/new", "/desk/posts/new", {
         "title": "Plus tard", "text": "Programmé", "action": "schedule",
-        "scheduled_at": "2020-01-01T09:00"})  # already past: due at the next round
+        "scheduled_at": "2099-01-01T09:00"})
     post = await storage.get_post_by_id(site.db, _post_id(response))
-    assert post.status == "scheduled" and post.scheduled_at == "2020-01-01T08:00:00Z"
+    assert post.status == "scheduled" and post.scheduled_at == "2099-01-01T08:00:00Z"
+    assert await outbox.publish_due_posts(site.instance) == 0
+    async with site.db.transaction() as tx:  # its time comes
+        await tx.execute("UPDATE posts SET scheduled_at = '2020-01-01T08:00:00Z' WHERE id = ?", (post.id,))
     assert await outbox.publish_due_posts(site.instance) == 1
     assert (await storage.get_post_by_id(site.db, post.id)).status == "published"
     assert "Programmé" in (await desk.page("/")).text
@@ -148,4 +151,76 @@ async def test_scripts_in_the_text_are_never_run(make_instance):
     home = (await desk.page("/")).text
     assert "<script>alert" not in home and "<iframe" not in home
     assert "Bonjour" in home  # the rest of the text is kept
+    await desk.aclose()
+
+
+def _textarea(page: str) -> str:
+    found = re.search(r'<textarea id="text"[^>]*>([^<]*)</textarea>', page)
+    assert found, "no text field on the page"
+    return found.group(1)
+
+
+async def test_a_text_longer_than_allowed_gets_a_message_naming_the_limit_and_is_kept(make_instance):
+    site = await make_instance("avf-lyon")
+    desk = await log_in(site)
+    too_long = "é" * 60_000  # 120 kB: over the limit in characters as well as in bytes
+    response = await desk.submit("/desk/posts/new", "/desk/posts/new", {
+        "text": too_long, "action": "publish"}, files={"photos": ("", b"")})
+    assert response.status_code == 400
+    assert alert_of(response.text) == "Le texte est trop long (50\N{NARROW NO-BREAK SPACE}000 caractères au plus)."
+    assert _textarea(response.text) == too_long
+
+    post_id = _post_id(await desk.submit("/desk/posts/new", "/desk/posts/new", {
+        "text": "Court", "action": "draft"}))
+    desk.client.cookies.set("lang", "en")
+    response = await desk.submit(f"/desk/posts/{post_id}", f"/desk/posts/{post_id}", {
+        "text": too_long, "action": "draft"}, files={"photos": ("", b"")})
+    assert response.status_code == 400
+    assert alert_of(response.text) == "The text is too long (at most 50,000 characters)."
+    assert _textarea(response.text) == too_long
+    assert (await storage.get_post_by_id(site.db, post_id)).source == "Court"
+    assert await storage.list_local_posts(site.db, site.actor_url, ("published",), 10) == []
+
+    desk.client.cookies.set("lang", "fr")
+    preview = await desk.submit("/desk/posts/new", "/desk/preview", {"text": too_long},
+                                files={"photos": ("", b"")})
+    assert alert_of(preview.text) == "Le texte est trop long (50\N{NARROW NO-BREAK SPACE}000 caractères au plus)."
+    await desk.aclose()
+
+
+async def test_a_text_at_the_limit_in_characters_of_several_bytes_is_taken(make_instance):
+    site = await make_instance("avf-lyon")
+    desk = await log_in(site)
+    text = "€" * 50_000  # 150 kB in UTF-8
+    response = await desk.submit("/desk/posts/new", "/desk/posts/new", {
+        "text": text, "action": "draft"}, files={"photos": ("", b"")})
+    assert response.status_code == 303, alert_of(response.text)
+    assert (await storage.get_post_by_id(site.db, _post_id(response))).source == text
+    await desk.aclose()
+
+
+async def test_a_field_beyond_what_the_editor_reads_still_gets_the_editor_and_the_limit(make_instance):
+    site = await make_instance("avf-lyon")
+    desk = await log_in(site)
+    response = await desk.submit("/desk/posts/new", "/desk/posts/new", {
+        "text": "x" * 3_000_000, "action": "publish"}, files={"photos": ("", b"")})
+    assert response.status_code == 400
+    assert alert_of(response.text) == "Le texte est trop long (50\N{NARROW NO-BREAK SPACE}000 caractères au plus)."
+    assert 'id="editor"' in response.text
+    response = await desk.submit("/desk/posts/new?kind=event", "/desk/posts/new?kind=event", {
+        "kind": "event", "text": "x" * 3_000_000, "action": "publish"}, files={"photos": ("", b"")})
+    assert "trop long" in alert_of(response.text) and 'name="starts_at"' in response.text
+    await desk.aclose()
+
+
+async def test_a_scheduled_date_already_past_publishes_now_and_says_so(make_instance):
+    site = await make_instance("avf-lyon")
+    desk = await log_in(site)
+    response = await desk.submit("/desk/posts/new", "/desk/posts/new", {
+        "text": "Programmée trop tard", "action": "schedule", "scheduled_at": "2020-01-01T09:00"})
+    post = await storage.get_post_by_id(site.db, _post_id(response))
+    assert post.status == "published"
+    page = (await desk.page(response.headers["location"])).text
+    assert "La date choisie est déjà passée : la publication est partie tout de suite." in page
+    assert "Programmée trop tard" in (await desk.page("/")).text
     await desk.aclose()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from html import unescape
 
 import httpx
 
@@ -18,14 +19,18 @@ from fedi_testing import Served, settle, signer_of
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 
 
-async def reply(sender: Served, site: Served, post_uri: str, text: str) -> httpx.Response:
-    """`sender`'s association replies to a post of `site`, as Mastodon does: a signed Create."""
-    note_id = f"{sender.url}/posts/{secrets.token_hex(8)}"
+async def reply(sender: Served, site: Served, post_uri: str, text: str,
+                note_id: str | None = None, kind: str = "Create") -> httpx.Response:
+    """`sender`'s association replies to a post of `site`, as Mastodon does: a signed Create
+    (or, with `kind="Update"` and the `note_id` of its reply, a signed edit of it)."""
+    note_id = note_id or f"{sender.url}/posts/{secrets.token_hex(8)}"
     note = {"id": note_id, "type": "Note", "attributedTo": sender.actor_url, "inReplyTo": post_uri,
             "content": f"<p>{text}</p>", "to": [PUBLIC], "cc": [f"{sender.actor_url}/followers"],
             "published": "2025-03-04T10:00:00Z"}
-    activity = {"@context": AS_CONTEXT, "id": f"{note_id}/activity", "type": "Create",
-                "actor": sender.actor_url, "object": note, "to": [PUBLIC]}
+    if kind == "Update":
+        note["updated"] = "2025-03-04T11:00:00Z"
+    activity = {"@context": AS_CONTEXT, "id": f"{note_id}/{kind.lower()}/{secrets.token_hex(4)}",
+                "type": kind, "actor": sender.actor_url, "object": note, "to": [PUBLIC]}
     async with httpx.AsyncClient(timeout=20) as client:
         return await client.post(f"{site.url}/inbox", content=json.dumps(activity).encode(),
                                  auth=signer_of(sender.instance),
@@ -74,6 +79,51 @@ async def test_a_reply_waits_for_approval_then_shows_and_can_be_hidden_or_delete
     await desk.submit("/desk/comments", f"/desk/comments/{comment_id}/delete", {})
     review = (await desk.page("/desk/comments")).text
     assert "Nous viendrons avec plaisir" not in review and comment_ids(review, "delete") == []
+    await desk.aclose()
+
+
+async def test_an_approved_reply_edited_by_its_author_waits_again_showing_what_changed(make_instance):
+    site, neighbour, post_uri = await news_and_a_neighbour(make_instance)
+    await reply(neighbour, site, post_uri, "Merci pour l'accueil")
+    await settle(site, neighbour)
+    desk = await log_in(site)
+    (comment_id,) = comment_ids((await desk.page("/desk/comments")).text)
+    await desk.submit("/desk/comments", f"/desk/comments/{comment_id}/approve", {})
+    note_id = (await storage.get_post_by_id(site.db, comment_id)).uri
+
+    response = await reply(neighbour, site, post_uri, "Achetez des montres pas chères", note_id, "Update")
+    assert response.status_code == 202
+    await settle(site, neighbour)
+    page = await public_page(post_uri)
+    assert "montres" not in page and "Merci pour" not in page
+    review = unescape((await desk.page("/desk/comments")).text)
+    assert comment_ids(review) == [comment_id]
+    waiting = review.split("En attente d'approbation")[1].split("<h2>")[0]
+    assert "Modifié par son auteur après votre approbation." in waiting
+    assert re.search(r"Texte approuvé :</p>\s*<div class=\"content before\"><p>Merci pour l'accueil</p>", waiting)
+    assert re.search(r"Nouveau texte :</p>\s*<div class=\"content\"><p>Achetez des montres pas chères</p>", waiting)
+
+    await desk.submit("/desk/comments", f"/desk/comments/{comment_id}/approve", {})
+    assert "Achetez des montres" in await public_page(post_uri)
+    assert "Texte approuvé" not in (await desk.page("/desk/comments")).text
+    await desk.aclose()
+
+
+async def test_an_edit_of_a_pending_reply_or_one_from_a_trusted_account_keeps_its_state(make_instance):
+    site, neighbour, post_uri = await news_and_a_neighbour(make_instance)
+    await outbox.follow(site.instance, neighbour.actor_url)
+    await settle(site, neighbour)
+    desk = await log_in(site)
+    await desk.submit("/desk/settings", "/desk/settings", {
+        "name": site.instance.association.name, "summary": "", "colour": "#1b5e8c",
+        "language": "fr", "auto_approve_followed": "1"})
+    await reply(neighbour, site, post_uri, "Bravo")
+    await settle(site, neighbour)
+    (shown,) = await storage.list_comments(site.db, "published", 10)
+    await reply(neighbour, site, post_uri, "Bravo à toute l'équipe", shown.post.uri, "Update")
+    await settle(site, neighbour)
+    assert "Bravo à toute l'équipe" in unescape(await public_page(post_uri))
+    assert await storage.list_comments(site.db, "pending", 10) == []
     await desk.aclose()
 
 

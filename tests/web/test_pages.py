@@ -94,6 +94,18 @@ async def test_an_editor_writes_who_we_are_and_the_booklet_and_visitors_read_the
     await desk.aclose()
 
 
+async def test_a_page_text_longer_than_allowed_gets_the_limit_and_is_kept(instance):
+    desk = await log_in(instance, "julie", role="editor")
+    too_long = "é" * 60_000  # 120 kB, more than a form field may hold elsewhere
+    for path in ("/desk/pages/about", "/desk/pages/booklet/new"):
+        response = await desk.submit(path, path, {"title": "Qui sommes-nous ?", "text": too_long})
+        assert response.status_code == 400
+        assert alert_of(response.text) == "Le texte est trop long (50\N{NARROW NO-BREAK SPACE}000 caractères au plus)."
+        assert f">{too_long}</textarea>" in response.text
+    assert "é" * 100 not in (await desk.page("/about")).text
+    await desk.aclose()
+
+
 async def test_a_greeters_email_is_never_on_the_public_pages(instance):
     desk = await log_in(instance, "julie", role="editor")
     greeter = await _add_greeter(desk)

@@ -22,7 +22,7 @@ from ..i18n import N_
 from ..params import parse_int
 from ..rendering import gettext, render
 from ..site_pages import anchor_of
-from .forms import FormError, text_field
+from .forms import FormError, read_editor_form, text_field, too_long
 
 MAX_TITLE = 200
 MAX_TEXT = 50_000
@@ -86,12 +86,13 @@ async def single_page_form(request: Request) -> Response:
 
 async def save_single_page(request: Request) -> Response:
     await require_session(request)
-    form = await read_form(request)
     kind = _single_kind(request)
+    form: FormData | None = None
     try:
+        form = await read_editor_form(request, MAX_TEXT)
         title, text = _page_fields(request, form, title_required=False)
     except FormError as error:
-        return _editor(request, kind, dict(form), str(error), status_code=400)
+        return _editor(request, kind, dict(form or {}), str(error), status_code=400)
     await storage.put_single_page(instance_of(request).db, kind, title or gettext(request, TITLES[kind]),
                                   text, render_markdown(text))
     return RedirectResponse(f"/desk/pages/{kind}?saved=1", status_code=303)
@@ -109,11 +110,12 @@ async def new_section_form(request: Request) -> Response:
 
 async def create_section(request: Request) -> Response:
     await require_session(request)
-    form = await read_form(request)
+    form: FormData | None = None
     try:
+        form = await read_editor_form(request, MAX_TEXT)
         title, text = _page_fields(request, form, title_required=True)
     except FormError as error:
-        return _editor(request, "booklet", dict(form), str(error), status_code=400)
+        return _editor(request, "booklet", dict(form or {}), str(error), status_code=400)
     section_id = await storage.put_booklet_section(instance_of(request).db, title, text,
                                                    render_markdown(text))
     return RedirectResponse(f"/desk/pages/booklet/{section_id}?saved=1", status_code=303)
@@ -128,12 +130,14 @@ async def section_form(request: Request) -> Response:
 
 async def save_section(request: Request) -> Response:
     await require_session(request)
-    form = await read_form(request)
     section = await _section(request)
+    form: FormData | None = None
     try:
+        form = await read_editor_form(request, MAX_TEXT)
         title, text = _page_fields(request, form, title_required=True)
     except FormError as error:
-        return _editor(request, "booklet", dict(form), str(error), section=section, status_code=400)
+        return _editor(request, "booklet", dict(form or {}), str(error), section=section,
+                       status_code=400)
     await storage.update_booklet_section(instance_of(request).db, section.id, title, text,
                                          render_markdown(text))
     return RedirectResponse(f"/desk/pages/booklet/{section.id}?saved=1", status_code=303)
@@ -165,8 +169,7 @@ def _page_fields(request: Request, form: FormData, *, title_required: bool) -> t
     if not text:
         raise FormError(gettext(request, "Write the text of the page."))
     if len(text) > MAX_TEXT:
-        raise FormError(gettext(request, "The text is too long (at most %(count)s characters).",
-                                count=MAX_TEXT))
+        raise too_long(request, MAX_TEXT)
     return title, text
 
 

@@ -3,6 +3,8 @@ later or as a draft, editing and deleting (which federate as Update and Delete).
 
 from __future__ import annotations
 
+from html import escape
+
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -12,17 +14,18 @@ from activitypub.errors import ActivityPubError, NotFound
 from fedi import outbox, storage
 from fedi.content import render_markdown
 from fedi.instance import Instance
-from fedi.outbox import MAX_TEXT_LENGTH, MAX_TITLE_LENGTH
+from fedi.outbox import MAX_TEXT_LENGTH, MAX_TITLE_LENGTH, AudienceFixed
 from fedi.storage import Attachment, Post
 
 from ..auth import read_form, require_session
 from ..context import instance_of
-from ..rendering import gettext, render
+from ..rendering import format_number, gettext, render
 from . import events, photos
-from .forms import FormError, text_field
+from .forms import FormError, read_editor_form, text_field, too_long
 
 DESK_LIST = 50
 ACTIONS = ("publish", "draft", "schedule")
+VISIBILITIES = {"public": "public", "members": "followers"}
 
 
 async def dashboard(request: Request) -> Response:
@@ -45,7 +48,11 @@ async def new_post(request: Request) -> Response:
 
 async def create_post(request: Request) -> Response:
     await require_session(request)
-    form = await read_form(request)
+    try:
+        form = await read_editor_form(request, MAX_TEXT_LENGTH)
+    except FormError as error:
+        kind = "event" if request.query_params.get("kind") == "event" else "news"
+        return _editor(request, None, kind, {"visibility": "public"}, str(error), status_code=400)
     kind = "event" if text_field(form, "kind", 10) == "event" else "news"
     instance = instance_of(request)
     try:
@@ -53,42 +60,51 @@ async def create_post(request: Request) -> Response:
         event = events.event_from_form(request, form, instance.config.timezone) if kind == "event" else None
         media = await photos.attachments_from_form(request, instance, form, [])
         post = await outbox.publish_post(
-            instance, fields["text"], title=fields["title"] or None, visibility=fields["visibility"],
+            instance, fields["text"], title=fields["title"] or None,
+            visibility=fields["visibility"] or "public",
             media=media, event=event, status=fields["status"], scheduled_at=fields["scheduled_at"])
     except (FormError, ActivityPubError) as error:
         return _editor(request, None, kind, dict(form), str(error), status_code=400)
-    return RedirectResponse(f"/desk/posts/{post.id}?saved={fields['status']}", status_code=303)
+    return RedirectResponse(f"/desk/posts/{post.id}?saved={_saved(post, fields)}", status_code=303)
 
 
 async def edit_form(request: Request) -> Response:
     await require_session(request)
     post = await _desk_post(request)
     instance = instance_of(request)
-    values = {"title": post.title or "", "text": post.source or "", "visibility": post.visibility,
-              "scheduled_at": events.to_local_input(post.scheduled_at, instance.config.timezone),
-              **events.event_form_values(post, instance.config.timezone)}
-    return _editor(request, post, "event" if post.is_event else "news", values,
+    return _editor(request, post, "event" if post.is_event else "news",
+                   _stored_values(post, instance.config.timezone),
                    saved=request.query_params.get("saved", ""),
                    photos=await storage.list_attachments(instance.db, post.uri))
 
 
 async def save_post(request: Request) -> Response:
     await require_session(request)
-    form = await read_form(request)
     post = await _desk_post(request)
+    was_published = post.status == "published"
     instance = instance_of(request)
+    try:
+        form = await read_editor_form(request, MAX_TEXT_LENGTH)
+    except FormError as error:
+        return await _editor_of(request, post, str(error))
     try:
         fields = _post_fields(request, form)
         event = events.event_from_form(request, form, instance.config.timezone) if post.is_event else None
         current = await storage.list_attachments(instance.db, post.uri)
         media = await photos.attachments_from_form(request, instance, form, current)
         post = await outbox.edit_post(instance, post.uri, fields["text"], title=fields["title"],
-                                      media=media, event=event)
+                                      media=media, event=event, visibility=fields["visibility"])
         post = await _apply_action(instance, post, fields)
+    except AudienceFixed:
+        message = gettext(request, "The audience of a post already published cannot change: delete it"
+                          " and publish it again (button below). Nothing was changed.")
+        return _editor(request, post, "event" if post.is_event else "news", dict(form), message,
+                       status_code=400, photos=await storage.list_attachments(instance.db, post.uri))
     except (FormError, ActivityPubError) as error:
         return _editor(request, post, "event" if post.is_event else "news", dict(form), str(error),
                        status_code=400, photos=await storage.list_attachments(instance.db, post.uri))
-    return RedirectResponse(f"/desk/posts/{post.id}?saved={post.status}", status_code=303)
+    return RedirectResponse(f"/desk/posts/{post.id}?saved={_saved(post, fields, was_published)}",
+                            status_code=303)
 
 
 async def _apply_action(instance: Instance, post: Post, fields: dict[str, str | None]) -> Post:
@@ -97,11 +113,23 @@ async def _apply_action(instance: Instance, post: Post, fields: dict[str, str | 
         return post
     if fields["status"] == "published":
         return await outbox.publish_now(instance, post.uri)
-    async with instance.db.transaction() as tx:
-        await storage.set_post_schedule(tx, post.uri, str(fields["status"]), fields["scheduled_at"])
-    refreshed = await storage.get_post_by_uri(instance.db, post.uri)
-    assert refreshed is not None
-    return refreshed
+    return await outbox.keep_for_later(instance, post.uri, fields["scheduled_at"])
+
+
+def _saved(post: Post, fields: dict[str, str | None], was_published: bool = False) -> str:
+    """What the editor says once saved: a post scheduled at a time already past went out now."""
+    if fields["status"] == "scheduled" and post.status == "published" and not was_published:
+        return "past"
+    return post.status
+
+
+async def republish(request: Request) -> Response:
+    """A published post is deleted and published again for the other audience."""
+    await read_form(request)
+    post = await _desk_post(request)
+    other = "public" if post.visibility == "followers" else "followers"
+    again = await outbox.republish_for_audience(instance_of(request), post.uri, other)
+    return RedirectResponse(f"/desk/posts/{again.id}?saved=republished", status_code=303)
 
 
 async def delete(request: Request) -> Response:
@@ -112,9 +140,16 @@ async def delete(request: Request) -> Response:
 
 
 async def preview(request: Request) -> Response:
-    """The live preview: the editor's Markdown as it will be shown (sanitised like the real thing)."""
-    form = await read_form(request)
-    return HTMLResponse(render_markdown(text_field(form, "text", MAX_TEXT_LENGTH)))
+    """The live preview: the editor's Markdown as it will be shown (sanitised like the real thing),
+    or, for a text over the limit, the message that says so before it is sent."""
+    try:
+        form = await read_editor_form(request, MAX_TEXT_LENGTH)
+        text = text_field(form, "text", MAX_TEXT_LENGTH + 1)
+        if len(text) > MAX_TEXT_LENGTH:
+            raise too_long(request, MAX_TEXT_LENGTH)
+    except FormError as error:
+        return HTMLResponse(f'<p class="error" role="alert">{escape(str(error))}</p>')
+    return HTMLResponse(render_markdown(text))
 
 
 def _post_fields(request: Request, form: FormData) -> dict[str, str | None]:
@@ -123,12 +158,11 @@ def _post_fields(request: Request, form: FormData) -> dict[str, str | None]:
     if not text:
         raise FormError(gettext(request, "Write the text of the post."))
     if len(text) > MAX_TEXT_LENGTH:
-        raise FormError(gettext(request, "The text is too long (at most %(count)s characters).",
-                                count=MAX_TEXT_LENGTH))
+        raise too_long(request, MAX_TEXT_LENGTH)
     if len(title) > MAX_TITLE_LENGTH:
         raise FormError(gettext(request, "The title is too long (at most %(count)s characters).",
-                                count=MAX_TITLE_LENGTH))
-    visibility = "followers" if text_field(form, "visibility", 20) == "members" else "public"
+                                count=format_number(request, MAX_TITLE_LENGTH)))
+    visibility = VISIBILITIES.get(text_field(form, "visibility", 20)) if "visibility" in form else None
     action = text_field(form, "action", 20)
     if action not in ACTIONS:
         action = "draft"
@@ -152,6 +186,20 @@ async def _desk_post(request: Request) -> Post:
     return post
 
 
+async def _editor_of(request: Request, post: Post, error: str) -> Response:
+    """The editor of a saved post as it is stored, with `error` (its form could not be read)."""
+    instance = instance_of(request)
+    return _editor(request, post, "event" if post.is_event else "news",
+                   _stored_values(post, instance.config.timezone), error, status_code=400,
+                   photos=await storage.list_attachments(instance.db, post.uri))
+
+
+def _stored_values(post: Post, timezone: str) -> dict[str, object]:
+    return {"title": post.title or "", "text": post.source or "", "visibility": post.visibility,
+            "scheduled_at": events.to_local_input(post.scheduled_at, timezone),
+            **events.event_form_values(post, timezone)}
+
+
 def _editor(request: Request, post: Post | None, kind: str, values: dict[str, object],
             error: str = "", *, saved: str = "", status_code: int = 200,
             photos: list[Attachment] | None = None) -> Response:
@@ -168,5 +216,6 @@ routes = [
     Route("/desk/posts/{post_id:id}", edit_form, methods=["GET"]),
     Route("/desk/posts/{post_id:id}", save_post, methods=["POST"]),
     Route("/desk/posts/{post_id:id}/delete", delete, methods=["POST"]),
+    Route("/desk/posts/{post_id:id}/republish", republish, methods=["POST"]),
     Route("/desk/preview", preview, methods=["POST"]),
 ]
