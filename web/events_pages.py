@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_time, get_day_names
+from babel.dates import format_date, get_day_names
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -21,10 +21,11 @@ from fedi.instance import Instance
 from fedi.storage import Post
 
 from .context import instance_of
+from .formatting import when_text
 from .i18n import N_
 from .rendering import gettext, language_of, render
 
-__all__ = ["routes", "upcoming_on_home", "event_details", "when_text", "recurrence_words"]
+__all__ = ["routes", "upcoming_on_home", "event_details", "recurrence_words"]
 
 HOME_EVENTS = 3
 PAST_EVENTS = 5
@@ -58,24 +59,6 @@ NTH_WEEKDAY = {
 
 
 # --- words and dates in the visitor's language ---------------------------------------------------
-
-
-def _clock(moment: datetime, language: str) -> str:
-    """'18 h 30' in French (as the French write it, with no-break spaces so that the time never
-    splits across two lines), the language's own short time otherwise."""
-    if language == "fr":
-        return format_datetime(moment, "H\u00a0'h'\u00a0mm", tzinfo=moment.tzinfo, locale="fr")
-    return format_time(moment, "short", tzinfo=moment.tzinfo, locale=language)
-
-
-def when_text(start: datetime, end: datetime | None, language: str) -> str:
-    """'jeudi 3 décembre 2026, 18 h 30 – 20 h 00' (both dates when it lasts several days)."""
-    text = f"{format_date(start, 'full', locale=language)}, {_clock(start, language)}"
-    if end is None:
-        return text
-    if end.date() == start.date():
-        return f"{text} – {_clock(end, language)}"
-    return f"{text} – {format_date(end, 'full', locale=language)}, {_clock(end, language)}"
 
 
 def recurrence_words(request: Request, recurrence: Recurrence, zone: ZoneInfo) -> str:

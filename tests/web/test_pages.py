@@ -184,7 +184,7 @@ async def test_a_form_without_its_token_or_with_hostile_input_stores_nothing(ins
         ({"email": "javascript:alert(1)@x.fr"}, "Indiquez votre adresse e-mail"),
         ({"name": " \x00 "}, "Indiquez votre nom"),
         ({"message": "   "}, "Écrivez votre message."),
-        ({"message": "x" * 5_001}, "Un champ est trop long (5000 caractères au plus)."),
+        ({"message": "x" * 5_001}, "Un champ est trop long (5\u202f000 caractères au plus)."),
     ]
     for changed, expected in cases:
         response = await _write_to(visitor, greeter, **changed)

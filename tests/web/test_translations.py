@@ -39,7 +39,7 @@ def test_every_message_has_a_french_translation() -> None:
 
 
 SAME_IN_FRENCH = {"Associations", "Pages", "Messages", "Actions", "Logo", "Photo", "Message", "Date",
-                  "%(num)d association", "%(num)d association.", "Atom", "RSS"}
+                  "%(num)s association", "%(num)s association.", "Atom", "RSS"}
 
 
 COUNTS = (0, 1, 2, 5, 1000)
