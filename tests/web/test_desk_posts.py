@@ -28,7 +28,7 @@ async def test_an_editor_publishes_news_that_reaches_a_following_instance(make_i
         "visibility": "public", "action": "publish"})
     assert response.status_code == 303
     edit_page = await desk.page(response.headers["location"])
-    assert "Publié. Les abonnés la reçoivent dans quelques instants." in edit_page.text
+    assert "Publiée. Les abonnés la reçoivent dans quelques instants." in edit_page.text
 
     home = await desk.page("/")
     assert "Café d&#39;accueil" in home.text and "<strong>jeudi</strong>" in home.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
@@ -65,6 +66,21 @@ def test_every_catalogue_declares_the_same_plural_rule() -> None:
         with path.open("rb") as handle:
             rules[path.name] = read_po(handle, locale="fr").plural_forms
     assert set(rules.values()) == {"nplurals=2; plural=(n > 1);"}, rules
+
+
+WRONG_SPACE = re.compile(r"[ \u00a0][;:!?»]|«[ \u00a0]|\d h\b")
+
+
+def test_french_punctuation_and_hours_are_set_as_the_french_set_them() -> None:
+    """A narrow no-break space before ; : ! ? » and after « (the line never breaks before them),
+    a no-break space in '14 h'."""
+    wrong = []
+    for path in sorted((ROOT / "web" / "locale" / "fr").glob("*.po")):
+        with path.open("rb") as handle:
+            for message in read_po(handle, locale="fr"):
+                texts = message.string if isinstance(message.string, tuple) else (message.string,)
+                wrong += [text for text in texts if message.id and WRONG_SPACE.search(text or "")]
+    assert wrong == []
 
 
 def test_the_extraction_sees_the_templates() -> None:

@@ -82,3 +82,20 @@ async def test_a_wait_of_one_minute_is_written_in_the_singular(instance):
     assert response.status_code == 429
     assert alert_of(response.text).endswith("dans 1 minute.")
     await client.aclose()
+
+
+async def test_names_are_never_glued_to_a_word_that_would_need_elision(instance):
+    """'connecté·e en tant que admin', 'Photo de Amina', 'De Élodie' are wrong French whatever
+    the name: the messages are written so that no elision depends on it."""
+    desk = await log_in(instance, "admin")
+    page = visible_text((await desk.page("/desk")).text)
+    assert "que admin" not in page and "Connecté·e avec le compte admin" in page
+    await desk.aclose()
+
+
+async def test_a_post_agrees_in_the_feminine(instance):
+    post = await outbox.publish_post(instance.instance, "Forum samedi")
+    await outbox.edit_post(instance.instance, post.uri, "Forum samedi à 14 h")
+    desk = await log_in(instance)
+    assert "modifiée le " in visible_text((await desk.page(post.uri.removeprefix(instance.url))).text)
+    await desk.aclose()
