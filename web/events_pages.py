@@ -16,12 +16,12 @@ from starlette.routing import BaseRoute, Route
 from activitypub.errors import NotFound
 from fedi import events, storage
 from fedi.content import plain_text
+from fedi.dates import when_text
 from fedi.events import Occurrence, Recurrence
 from fedi.instance import Instance
 from fedi.storage import Post
 
 from .context import instance_of
-from .formatting import when_text
 from .i18n import N_
 from .rendering import gettext, language_of, render
 

@@ -13,8 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from fedi.dates import day_text
+
 from .context import instance_of
-from .formatting import day_text, moment_text, number, numbers_in
+from .formatting import moment_text, number, numbers_in
 from .i18n import LANGUAGE_COOKIE, LANGUAGES, pick_language, translations
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"

@@ -116,7 +116,7 @@ async def test_an_event_federates_with_mobilizon_fields(make_instance):
     assert event["startTime"] == "2026-12-03T17:30:00Z" and event["endTime"] == "2026-12-03T19:00:00Z"
     assert event["location"]["name"] == "Maison des associations"
     assert event["location"]["address"]["postalCode"] == "69001"
-    assert "03/12/2026 18:30" in event["content"]
+    assert "jeudi 3 décembre 2026, 18\u00a0h\u00a030" in event["content"]  # as French readers write it
     await desk.aclose()
 
 
