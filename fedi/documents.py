@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from activitypub.vocab import AS_CONTEXT, DEFAULT_CONTEXT, PUBLIC
 
 from .config import Config
-from .events import summary_text, zone_of
+from .dates import day_and_time, local_moment
+from .events import place_line, summary_text, zone_of
 from .storage import Attachment, LocalActor, Post
 from .urls import Urls
 
@@ -74,48 +74,38 @@ def post_audience(post: Post, author_followers: str) -> tuple[list[str], list[st
     return [author_followers], []
 
 
-def post_html(post: Post, timezone: str = "UTC") -> str:
+def post_html(post: Post, timezone: str = "UTC", language: str = "fr") -> str:
     """The HTML content federated for a post: Mastodon shows a Note's `content` only, so the
     title is its first line and a link to the page (with everything on it) its last."""
     parts = [f"<p><strong>{escape(post.title)}</strong></p>"] if post.title else []
     if post.is_event and post.event_start:
-        parts.append(f"<p>{escape(event_when_where(post, timezone))}</p>")
+        parts.append(f"<p>{escape(event_when_where(post, timezone, language))}</p>")
     parts.append(post.content)
     if post.is_local and post.in_reply_to is None and post.url:
         parts.append(f'<p><a href="{escape(post.url)}">{escape(post.url)}</a></p>')
     return "".join(parts)
 
 
-def event_when_where(post: Post, timezone: str = "UTC") -> str:
-    """One plain line for readers that show only text, in the association's time zone:
-    '01/12/2026 18:00 · Maison des associations, 3 rue X, 69001 Lyon'."""
-    when = local_time(post.event_start or "", timezone).strftime("%d/%m/%Y %H:%M")
-    place = post.event_place or {}
-    address = ", ".join(part for part in (
-        place.get("name"), place.get("street"),
-        " ".join(p for p in (place.get("postal_code"), place.get("locality")) if p)) if part)
+def event_when_where(post: Post, timezone: str = "UTC", language: str = "fr") -> str:
+    """One plain line for readers that show only text, in the association's time zone and language:
+    'mardi 1 décembre 2026, 18 h 00 · Maison des associations, 3 rue X, 69001 Lyon'."""
+    when = day_and_time(local_moment(post.event_start or "", timezone), language)
+    address = place_line(post.event_place)
     return f"{when} · {address}" if address else when
 
 
-def local_time(iso_utc: str, timezone: str) -> datetime:
-    moment = datetime.fromisoformat(iso_utc[:19]).replace(tzinfo=UTC)
-    try:
-        return moment.astimezone(ZoneInfo(timezone))
-    except (ZoneInfoNotFoundError, ValueError):
-        return moment
-
-
 def post_document(post: Post, attachments: list[Attachment] | None = None,
-                  timezone: str = "UTC", now: datetime | None = None) -> dict[str, Any]:
+                  timezone: str = "UTC", language: str = "fr",
+                  now: datetime | None = None) -> dict[str, Any]:
     """A local post as ActivityStreams: news is a `Note`, an event an `Event` (Mobilizon's
     fields; its summary names the date to come after `now`)."""
     if post.is_event:
-        return event_document(post, attachments, timezone, now)
-    return note_document(post, attachments, timezone)
+        return event_document(post, attachments, timezone, language, now)
+    return note_document(post, attachments, timezone, language)
 
 
 def note_document(post: Post, attachments: list[Attachment] | None = None,
-                  timezone: str = "UTC") -> dict[str, Any]:
+                  timezone: str = "UTC", language: str = "fr") -> dict[str, Any]:
     followers = f"{post.author}/followers"
     to, cc = post_audience(post, followers)
     doc: dict[str, Any] = {
@@ -123,7 +113,7 @@ def note_document(post: Post, attachments: list[Attachment] | None = None,
         "id": post.uri,
         "type": post.type,
         "attributedTo": post.author,
-        "content": post_html(post, timezone),
+        "content": post_html(post, timezone, language),
         "url": post.url or post.uri,
         "published": post.published_at[:19] + "Z",
         "to": to,
@@ -156,14 +146,15 @@ def attachment_document(base_url: str, attachment: Attachment) -> dict[str, Any]
 
 
 def event_document(post: Post, attachments: list[Attachment] | None = None,
-                   timezone: str = "UTC", now: datetime | None = None) -> dict[str, Any]:
+                   timezone: str = "UTC", language: str = "fr",
+                   now: datetime | None = None) -> dict[str, Any]:
     """An `Event` as Mobilizon publishes one: `startTime`, `endTime`, `location` as a `Place`
     with a schema.org `PostalAddress`; `content` reads well where only text is shown, and
     `summary` (date, time and place in French) is what Mastodon shows with the name and a link."""
-    doc = note_document(post, attachments, timezone)
+    doc = note_document(post, attachments, timezone, language)
     doc["@context"] = EVENT_CONTEXT
     doc["type"] = "Event"
-    summary = summary_text(post, now or datetime.now(UTC), zone_of(timezone))
+    summary = summary_text(post, now or datetime.now(UTC), zone_of(timezone), language)
     if summary:
         doc["summary"] = escape(summary, quote=False)
     doc["startTime"] = _utc(post.event_start)

@@ -13,12 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_time
 from dateutil.rrule import rrule, rrulestr  # type: ignore[import-untyped]
 
 from .content import plain_text
+from .dates import when_text, zone_of
 from .storage import Post
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "HORIZON", "MAX_OCCURRENCES", "Occurrence", "Recurrence", "zone_of", "recurrence_of", "rule_text",
     "occurrences", "next_occurrence", "last_occurrence", "upcoming", "ended", "place_line",
-    "when_text", "summary_text", "description_text", "calendar_ics",
+    "summary_text", "description_text", "calendar_ics",
 ]
 
 log = logging.getLogger(__name__)
@@ -63,12 +63,6 @@ class Recurrence:
     until: datetime | None = None  # in UTC
     count: int | None = None
 
-
-def zone_of(timezone: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def _moment(iso_utc: str | None, zone: ZoneInfo) -> datetime | None:
@@ -190,24 +184,6 @@ def place_line(place: dict[str, str] | None) -> str:
     place = place or {}
     town = " ".join(part for part in (place.get("postal_code"), place.get("locality")) if part)
     return ", ".join(part for part in (place.get("name"), place.get("street"), town) if part)
-
-
-def _clock(moment: datetime, language: str) -> str:
-    """'18 h 30' in French (no-break spaces: the time never splits across two lines), the
-    language's own short time otherwise."""
-    if language == "fr":
-        return format_datetime(moment, "H\u00a0'h'\u00a0mm", tzinfo=moment.tzinfo, locale="fr")
-    return format_time(moment, "short", tzinfo=moment.tzinfo, locale=language)
-
-
-def when_text(start: datetime, end: datetime | None, language: str = "fr") -> str:
-    """'jeudi 3 décembre 2026, 18 h 30 – 20 h 00' (both dates when it lasts several days)."""
-    text = f"{format_date(start, 'full', locale=language)}, {_clock(start, language)}"
-    if end is None:
-        return text
-    if end.date() == start.date():
-        return f"{text} – {_clock(end, language)}"
-    return f"{text} – {format_date(end, 'full', locale=language)}, {_clock(end, language)}"
 
 
 def summary_text(post: Post, now: datetime, zone: ZoneInfo, language: str = "fr") -> str | None:

@@ -197,7 +197,7 @@ async def _send_post(
     instance: Instance, tx: storage.Transaction, author: LocalActor, kind: str, post: Post
 ) -> None:
     attachments = await storage.list_attachments(tx, post.uri)
-    document = post_document(post, attachments, instance.config.timezone,
+    document = post_document(post, attachments, instance.config.timezone, instance.settings.language,
                              datetime.fromtimestamp(instance.clock(), UTC))
     await _send(instance, tx, author, kind, document, post)
 

@@ -18,7 +18,8 @@ from fedi.storage import Session
 
 from .context import instance_of
 from .ratelimit import RateLimiter
-from .rendering import gettext, render
+from .formatting import duration
+from .rendering import gettext, language_of, render
 
 SESSION_COOKIE = "fedi_session"
 LOGIN_CSRF_COOKIE = "fedi_login"
@@ -138,7 +139,8 @@ async def login(request: Request) -> Response:
         wait = max(limits.by_ip.retry_after(client, now), limits.by_username.retry_after(account_key, now))
         minutes = max(1, round(wait / 60))
         return _login_form(request, gettext(
-            request, "Too many attempts. Please try again in %(minutes)s minutes.", minutes=minutes),
+            request, "Too many attempts. Please try again in %(wait)s.",
+            wait=duration(minutes * 60, language_of(request))),
             status_code=429, headers={"Retry-After": str(minutes * 60)})
     account = await accounts.authenticate(instance.db, username, str(form.get("password", "")))
     if account is None:

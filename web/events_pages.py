@@ -16,7 +16,8 @@ from starlette.routing import BaseRoute, Route
 from activitypub.errors import NotFound
 from fedi import events, storage
 from fedi.content import plain_text
-from fedi.events import Occurrence, Recurrence, when_text
+from fedi.dates import when_text
+from fedi.events import Occurrence, Recurrence
 from fedi.instance import Instance
 from fedi.storage import Post
 
@@ -24,7 +25,7 @@ from .context import instance_of
 from .i18n import N_
 from .rendering import gettext, language_of, render
 
-__all__ = ["routes", "upcoming_on_home", "event_details", "when_text", "recurrence_words"]
+__all__ = ["routes", "upcoming_on_home", "event_details", "recurrence_words"]
 
 HOME_EVENTS = 3
 PAST_EVENTS = 5

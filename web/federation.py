@@ -224,7 +224,7 @@ async def post(request: Request) -> Response:
         return vary_accept(ActivityJSONResponse(tombstone_document(found), status_code=410))
     attachments = await storage.list_attachments(instance.db, found.uri)
     return vary_accept(ActivityJSONResponse(
-        post_document(found, attachments, instance.config.timezone,
+        post_document(found, attachments, instance.config.timezone, instance.settings.language,
                       datetime.fromtimestamp(instance.clock(), UTC))))
 
 

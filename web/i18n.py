@@ -21,20 +21,30 @@ LANGUAGE_COOKIE = "lang"
 
 @lru_cache(maxsize=len(LANGUAGES))
 def translations(language: str) -> gettext.NullTranslations:
-    """All catalogues of `language` merged; English (the message ids themselves) needs none."""
+    """All catalogues of `language` merged, with the plural rule their headers declare (Babel's
+    own rule for French has three forms, the catalogues two); English (the message ids) needs none."""
     files = sorted((LOCALE_DIR / language).glob("*.po"))
     if not files:
         return gettext.NullTranslations()
+    catalogues = [_read(path, language) for path in files]
+    rules = {catalogue.plural_forms for catalogue in catalogues}
+    if len(rules) > 1:
+        raise ValueError(f"the {language} catalogues declare different plural rules: {sorted(rules)}")
     merged = Catalog(locale=language)
-    for path in files:
-        with path.open("rb") as handle:
-            for message in read_po(handle, locale=language):
-                if message.id and message.string:
-                    merged[message.id] = message
+    merged.mime_headers = catalogues[0].mime_headers  # their Plural-Forms, not Babel's for the locale
+    for catalogue in catalogues:
+        for message in catalogue:
+            if message.id and message.string:
+                merged[message.id] = message
     buffer = BytesIO()
     write_mo(buffer, merged)
     buffer.seek(0)
     return gettext.GNUTranslations(buffer)
+
+
+def _read(path: Path, language: str) -> Catalog:
+    with path.open("rb") as handle:
+        return read_po(handle, locale=language)
 
 
 def N_(message: str) -> str:

@@ -8,12 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from babel.numbers import format_decimal
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from fedi.dates import day_text
+
 from .context import instance_of
+from .formatting import moment_text, number, numbers_in
 from .i18n import LANGUAGE_COOKIE, LANGUAGES, pick_language, translations
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -28,8 +31,33 @@ def templates_for(language: str) -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    catalogue = translations(language)
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        _in_template(catalogue.gettext, language), _in_template(catalogue.ngettext, language))
+    env.filters["moment"] = _moment_filter
+    env.filters["day"] = lambda value: day_text(value, language)
+    env.filters["number"] = lambda value: number(value, language)
     return Jinja2Templates(env=env)
+
+
+def _in_template(lookup: Any, language: str) -> Any:
+    """`_()` and `ngettext()` of the templates: Jinja's "newstyle" gettext (values escaped,
+    `num` given to plurals), the numbers written in the page's language ('1 000')."""
+    @jinja2.pass_context
+    def translate(context: jinja2.runtime.Context, *message: Any, **values: Any) -> str:
+        if len(message) == 3:
+            values.setdefault("num", message[2])
+        text = lookup(*message)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)
+        return text % numbers_in(values, language)  # type: ignore[no-any-return]
+    return translate
+
+
+@jinja2.pass_context
+def _moment_filter(context: jinja2.runtime.Context, value: Any) -> str:
+    """`{{ post.published_at | moment }}`: 'mardi 8 décembre 2026, 18 h 30' in the site's time zone."""
+    return moment_text(value, context["lang"], context["instance"].config.timezone)
 
 
 def language_of(request: Request) -> str:
@@ -42,13 +70,14 @@ def language_of(request: Request) -> str:
 
 def gettext(request: Request, message: str, **values: Any) -> str:
     """A message of the code (not of a template) in the visitor's language."""
-    translated = translations(language_of(request)).gettext(message)
-    return translated % values if values else translated
+    language = language_of(request)
+    translated = translations(language).gettext(message)
+    return translated % numbers_in(values, language) if values else translated
 
 
-def format_number(request: Request, number: int) -> str:
+def format_number(request: Request, value: int) -> str:
     """A number as the visitor's language writes it (50 000 in French, 50,000 in English)."""
-    return format_decimal(number, locale=language_of(request))
+    return number(value, language_of(request))
 
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None,

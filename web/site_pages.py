@@ -26,7 +26,8 @@ from fedi.storage import GreeterCard, Page
 
 from .context import instance_of
 from .ratelimit import RateLimiter
-from .rendering import gettext, render
+from .formatting import duration
+from .rendering import gettext, language_of, render
 
 CONTACT_COOKIE = "fedi_contact"
 MAX_CONTACT_BODY = 32_000  # bytes of the whole form
@@ -138,7 +139,7 @@ async def send_message(request: Request) -> Response:
         minutes = max(1, round(wait / 60))
         return _contact_page(request, greeter, values, gettext(
             request, "Several messages were sent from your connection in a short time. Please "
-                     "try again in %(minutes)s minutes.", minutes=minutes),
+                     "try again in %(wait)s.", wait=duration(minutes * 60, language_of(request))),
             status_code=429, headers={"Retry-After": str(minutes * 60)})
     await storage.put_message(instance_of(request).db, greeter.id, values["name"], values["email"],
                               values["message"])

@@ -59,7 +59,7 @@ async def test_an_editor_writes_the_booklet_and_a_visitor_writes_to_a_greeter(
     await screenshot(phone, "booklet")
 
     await phone.goto("/greeters")
-    await expect(phone.get_by_role("img", name="Photo de Amina")).to_be_visible()
+    await expect(phone.get_by_role("img", name="Photo\u202f: Amina")).to_be_visible()
     assert "amina.secret" not in await phone.content()
     await assert_accessible(phone)
     await assert_fits_the_screen(phone)
@@ -72,7 +72,7 @@ async def test_an_editor_writes_the_booklet_and_a_visitor_writes_to_a_greeter(
     await assert_fits_the_screen(phone)
     await screenshot(phone, "contact")
     await phone.get_by_role("button", name="Envoyer").tap()
-    await expect(phone.get_by_role("status")).to_contain_text("Merci !")
+    await expect(phone.get_by_role("status")).to_contain_text("Merci\u202f!")
     [message] = await storage.list_messages(site.db, 10)
     assert message.sender_email == "paul@example.net" and message.greeter_name == "Amina"
 

@@ -28,7 +28,7 @@ async def test_an_editor_publishes_news_that_reaches_a_following_instance(make_i
         "visibility": "public", "action": "publish"})
     assert response.status_code == 303
     edit_page = await desk.page(response.headers["location"])
-    assert "Publié. Les abonnés la reçoivent dans quelques instants." in edit_page.text
+    assert "Publiée. Les abonnés la reçoivent dans quelques instants." in edit_page.text
 
     home = await desk.page("/")
     assert "Café d&#39;accueil" in home.text and "<strong>jeudi</strong>" in home.text
@@ -119,7 +119,7 @@ async def test_an_event_federates_with_mobilizon_fields(make_instance):
     assert event["startTime"] == "2026-12-03T17:30:00Z" and event["endTime"] == "2026-12-03T19:00:00Z"
     assert event["location"]["name"] == "Maison des associations"
     assert event["location"]["address"]["postalCode"] == "69001"
-    assert "03/12/2026 18:30" in event["content"]
+    assert "jeudi 3 décembre 2026, 18\u00a0h\u00a030" in event["content"]  # as French readers write it
     await desk.aclose()
 
 

@@ -169,18 +169,18 @@ async def test_uploads_the_desk_refuses_leave_nothing_behind(make_instance):
     desk = await log_in(site)
     refused = [
         ({"photo": ("notes.jpg", b"Ceci est un texte, pas une photo.", "image/jpeg")}, ALT,
-         "« notes.jpg » n'est pas une photo que le site peut prendre : choisissez une image "
+         "« notes.jpg » n'est pas une photo que le site peut prendre : choisissez une image "
          "JPEG, PNG, WebP ou GIF."),
         ({"photo": ("bombe.png", png_bomb(), "image/png")}, ALT,
-         "La photo « bombe.png » a trop de pixels (50 millions au plus). Choisissez une version "
+         "La photo « bombe.png » a trop de pixels (50 millions au plus). Choisissez une version "
          "plus petite."),
         ({"photo": ("grande.jpg", b"\xff\xd8" + bytes(30 * 1024 * 1024), "image/jpeg")}, ALT,
-         "La photo « grande.jpg » est trop lourde : 10 Mo au plus. Choisissez une version plus "
+         "La photo « grande.jpg » est trop lourde : 10 Mo au plus. Choisissez une version plus "
          "petite."),
         ({"photo": ("abimee.jpg", phone_photo()[:5000], "image/jpeg")}, ALT,
-         "La photo « abimee.jpg » est abîmée et ne peut pas être lue. Essayez-en une autre."),
+         "La photo « abimee.jpg » est abîmée et ne peut pas être lue. Essayez-en une autre."),
         ({"photo": ("sans-texte.jpg", phone_photo(), "image/jpeg")}, "   ",
-         "Décrivez chaque photo en quelques mots (son texte alternatif) : les personnes qui ne "
+         "Décrivez chaque photo en quelques mots (son texte alternatif) : les personnes qui ne "
          "peuvent pas la voir entendent cette description à la place."),
         ([("photo", (f"{n}.png", png_of(10, 10), "image/png")) for n in range(5)], [ALT] * 5,
          "Une publication a au plus 4 photos."),
