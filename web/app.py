@@ -23,10 +23,11 @@ from fedi.workers import IDLE_POLL_SECONDS, TENANT_IDLE_POLL_SECONDS, Workers
 
 from . import auth, desk, events_pages, federation, feeds, media, network_pages, pages, site_pages
 from .admission import BODY_TIMEOUT_SECONDS, InboxLimits
-from .auth import CsrfError, Forbidden, LoginLimits, LoginRequired, login_redirect
+from .auth import CsrfError, Forbidden, LoginRequired, login_redirect
 from .context import InstanceMiddleware
 from .headers import SecurityHeadersMiddleware
 from .i18n import N_
+from .login_limits import LoginLimits
 from .ratelimit import RateLimiter
 from .rendering import gettext, render
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import math
 import secrets
-import time
 from urllib.parse import quote
 
 from starlette.datastructures import FormData
@@ -17,7 +17,7 @@ from fedi import accounts
 from fedi.storage import Session
 
 from .context import instance_of
-from .ratelimit import RateLimiter
+from .login_limits import LoginLimits
 from .rendering import gettext, render
 
 SESSION_COOKIE = "fedi_session"
@@ -39,20 +39,13 @@ class CsrfError(Exception):
     """A form came without the token of the session that displayed it."""
 
 
-class LoginLimits:
-    """Ten tries per IP address and per username, then one more a minute."""
-
-    def __init__(self) -> None:
-        self.by_ip = RateLimiter(1 / 60, 10)
-        self.by_username = RateLimiter(1 / 60, 10)
-
-
 async def current_session(request: Request) -> Session | None:
     if "fedi.session" not in request.scope:
         token = request.cookies.get(SESSION_COOKIE)
         found = None
         if token:
-            found = await accounts.find_session(instance_of(request).db, token, time.time())
+            instance = instance_of(request)
+            found = await accounts.find_session(instance.db, token, instance.clock())
         request.scope["fedi.session"] = found
     session: Session | None = request.scope["fedi.session"]
     return session
@@ -130,18 +123,21 @@ async def login(request: Request) -> Response:
     username = str(form.get("username", "")).strip().lower()[:100]
     instance = instance_of(request)
     limits: LoginLimits = request.app.state.login_limits
-    now = time.time()
-    client = request.client.host if request.client else "?"
-    account_key = f"{instance.config.host} {username}"  # one process may serve several sites
-    if not (limits.by_ip.allow(client, now) and limits.by_username.allow(account_key, now)):
-        wait = max(limits.by_ip.retry_after(client, now), limits.by_username.retry_after(account_key, now))
-        minutes = max(1, round(wait / 60))
+    now = instance.clock()
+    site = instance.config.host  # one process may serve several sites
+    address = f"{site} {request.client.host if request.client else '?'}"
+    name = f"{site} {username}"
+    wait = limits.wait(address, name, now)
+    if wait:
+        minutes = max(1, math.ceil(wait / 60))
         return _login_form(request, gettext(
             request, "Too many attempts. Please try again in %(minutes)s minutes.", minutes=minutes),
             status_code=429, headers={"Retry-After": str(minutes * 60)})
     account = await accounts.authenticate(instance.db, username, str(form.get("password", "")))
     if account is None:
+        limits.failed(address, name, now)
         return _login_form(request, gettext(request, "Wrong username or password."), status_code=401)
+    limits.succeeded(address, name)
     token = await accounts.open_session(instance.db, account, now)
     response = RedirectResponse(_safe_next(str(form.get("next", ""))) or "/desk", status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=accounts.SESSION_SECONDS, httponly=True,
