@@ -13,7 +13,7 @@ from starlette.routing import Route
 from starlette.types import Message
 
 from activitypub.errors import TooLarge
-from fedi import accounts
+from fedi import accounts, media
 from fedi.storage import Session
 
 from .context import instance_of
@@ -23,8 +23,10 @@ from .rendering import gettext, render
 SESSION_COOKIE = "fedi_session"
 LOGIN_CSRF_COOKIE = "fedi_login"
 MAX_FORM_FIELD = 100_000  # bytes of one text field
-MAX_FORM_BODY = 42 * 1024 * 1024  # a whole desk form: four 10 MB photos and the text
+MAX_FORM_BODY = 4 * media.MAX_BYTES + 2 * 1024 * 1024  # a desk form: four photos and the text
 MAX_FORM_FILES = 8  # uploaded files in one desk form
+MAX_LOGIN_BODY = 8 * 1024  # the login form: its token, a name, a long passphrase, a path
+MAX_LOGIN_FIELDS = 8
 
 
 class LoginRequired(Exception):
@@ -115,7 +117,8 @@ def _login_form(request: Request, error: str = "", status_code: int = 200,
 
 
 async def login(request: Request) -> Response:
-    form = await request.form(max_part_size=MAX_FORM_FIELD)
+    form = await _body_at_most(request, MAX_LOGIN_BODY).form(
+        max_files=0, max_fields=MAX_LOGIN_FIELDS, max_part_size=MAX_LOGIN_BODY)
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not secrets.compare_digest(str(form.get("csrf", "")).encode(), cookie.encode()):
         return _login_form(request, gettext(
