@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -18,7 +18,7 @@ from fedi.storage import Session
 
 from .context import instance_of
 from .login_limits import LoginLimits
-from .rendering import gettext, render
+from .rendering import delay, gettext, render
 
 SESSION_COOKIE = "fedi_session"
 LOGIN_CSRF_COOKIE = "fedi_login"
@@ -39,6 +39,10 @@ class Forbidden(Exception):
 
 class CsrfError(Exception):
     """A form came without the token of the session that displayed it."""
+
+
+class ForeignOrigin(Exception):
+    """A form came from another site: its `Origin` header is not this instance's."""
 
 
 async def current_session(request: Request) -> Session | None:
@@ -67,11 +71,26 @@ async def read_form(request: Request, *, max_body: int = MAX_FORM_BODY,
     """A posted form, checked against the session's CSRF token. A body over `max_body` bytes
     is refused (TooLarge, 413) before it is parsed; uploaded files are at most `max_files`."""
     session = await require_session(request)
+    refuse_foreign_origin(request)
     form = await _body_at_most(request, max_body).form(max_part_size=MAX_FORM_FIELD,
                                                         max_files=max_files)
     if not secrets.compare_digest(str(form.get("csrf", "")).encode(), session.csrf_token.encode()):
         raise CsrfError()
     return form
+
+
+def refuse_foreign_origin(request: Request) -> None:
+    """Browsers name the site a form is posted from in `Origin`; another site's is refused (a
+    defence beside the CSRF tokens). The origin is the configured URL, not the Host header, which
+    a reverse proxy may change. No Origin is let through (older browsers omit it); "null" is not."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin.lower() != origin_of(instance_of(request).config.url):
+        raise ForeignOrigin()
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _body_at_most(request: Request, max_body: int) -> Request:
@@ -117,6 +136,7 @@ def _login_form(request: Request, error: str = "", status_code: int = 200,
 
 
 async def login(request: Request) -> Response:
+    refuse_foreign_origin(request)
     form = await _body_at_most(request, MAX_LOGIN_BODY).form(
         max_files=0, max_fields=MAX_LOGIN_FIELDS, max_part_size=MAX_LOGIN_BODY)
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
@@ -134,7 +154,8 @@ async def login(request: Request) -> Response:
     if wait:
         minutes = max(1, math.ceil(wait / 60))
         return _login_form(request, gettext(
-            request, "Too many attempts. Please try again in %(minutes)s minutes.", minutes=minutes),
+            request, "Too many attempts. Please try again %(delay)s.",
+            delay=delay(request, minutes * 60)),
             status_code=429, headers={"Retry-After": str(minutes * 60)})
     account = await accounts.authenticate(instance.db, username, str(form.get("password", "")))
     if account is None:

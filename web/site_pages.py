@@ -25,9 +25,10 @@ from fedi import storage
 from fedi.storage import GreeterCard, Page
 
 from .admission import read_body
+from .auth import refuse_foreign_origin
 from .context import instance_of
 from .ratelimit import RateLimiter
-from .rendering import gettext, render
+from .rendering import delay, gettext, render
 
 CONTACT_COOKIE = "fedi_contact"
 MAX_CONTACT_BODY = 32_000  # bytes of the whole form
@@ -113,6 +114,7 @@ async def contact_form(request: Request) -> Response:
 
 async def send_message(request: Request) -> Response:
     greeter = await _greeter(request)
+    refuse_foreign_origin(request)
     try:
         form = await _read_small_form(request)
     except _FormTooLarge:
@@ -139,7 +141,7 @@ async def send_message(request: Request) -> Response:
         minutes = max(1, round(wait / 60))
         return _contact_page(request, greeter, values, gettext(
             request, "Several messages were sent from your connection in a short time. Please "
-                     "try again in %(minutes)s minutes.", minutes=minutes),
+                     "try again %(delay)s.", delay=delay(request, minutes * 60)),
             status_code=429, headers={"Retry-After": str(minutes * 60)})
     await storage.put_message(instance_of(request).db, greeter.id, values["name"], values["email"],
                               values["message"])
