@@ -3,11 +3,13 @@ shares (the instance, its settings, the visitor's language, the logged-in accoun
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from babel.dates import format_timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
@@ -43,6 +45,11 @@ def gettext(request: Request, message: str, **values: Any) -> str:
     """A message of the code (not of a template) in the visitor's language."""
     translated = translations(language_of(request)).gettext(message)
     return translated % values if values else translated
+
+
+def delay(request: Request, seconds: float) -> str:
+    """A wait as people say it, in the visitor's language ("dans 1 minute", "in 2 minutes")."""
+    return format_timedelta(timedelta(seconds=seconds), add_direction=True, locale=language_of(request))
 
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None,
