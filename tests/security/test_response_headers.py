@@ -111,3 +111,17 @@ async def test_each_tenant_compares_with_its_own_url(make_instance):
             assert response.status_code == 403
             response = await post_with_origin(client, "/login", "/login", login, nantes.url)
             assert response.status_code == 303
+
+
+async def test_a_message_to_a_greeter_from_another_site_is_refused(instance):
+    greeter = await storage.put_greeter(instance.db, "Amina", "Centre", "arabe", "cuisine",
+                                        "amina@example.org")
+    async with httpx.AsyncClient(base_url=instance.url, headers=HTML) as visitor:
+        message = {"name": "Paul", "email": "paul@example.net", "message": "Bonjour"}
+        path = f"/greeters/{greeter}/contact"
+        response = await post_with_origin(visitor, path, path, message, "https://evil.example")
+        assert response.status_code == 403 and FOREIGN in response.text
+        assert await storage.list_messages(instance.db, 10) == []
+        response = await post_with_origin(visitor, path, path, message, instance.url)
+        assert response.status_code == 303
+        assert len(await storage.list_messages(instance.db, 10)) == 1
