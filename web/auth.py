@@ -17,7 +17,7 @@ from fedi import accounts, media
 from fedi.storage import Session
 
 from .context import instance_of
-from .login_limits import LoginLimits
+from .login_limits import LoginLimits, address_key
 from .rendering import delay, gettext, render
 
 SESSION_COOKIE = "fedi_session"
@@ -148,7 +148,7 @@ async def login(request: Request) -> Response:
     limits: LoginLimits = request.app.state.login_limits
     now = instance.clock()
     site = instance.config.host  # one process may serve several sites
-    address = f"{site} {request.client.host if request.client else '?'}"
+    address = f"{site} {address_key(request.client.host if request.client else '?')}"
     name = f"{site} {username}"
     wait = limits.wait(address, name, now)
     if wait:

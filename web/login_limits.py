@@ -10,13 +10,17 @@ sheet advises against lockouts an attacker can trigger:
   failures of its own still counting may then not try it; an address with none (the owner at home
   or at the office) still may, and the right password lets it in. A failure on a name under attack
   empties the address's whole allowance, so a guesser gets one try per address per half hour.
+
+An IPv6 "address" here is its /64 network: one connection is given a whole /64.
 """
 
 from __future__ import annotations
 
+import ipaddress
+
 from .ratelimit import RateLimiter
 
-__all__ = ["LoginLimits"]
+__all__ = ["LoginLimits", "address_key"]
 
 PER_MINUTE = 1 / 60
 
@@ -48,3 +52,16 @@ class LoginLimits:
         """The owner is back: the failures on the name are forgotten (not the address's others)."""
         self.by_address_and_name.forget(f"{address} {name}")
         self.by_name.forget(name)
+
+
+def address_key(host: str) -> str:
+    """An IPv4 address as it is; an IPv6 one as its /64 network."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:  # not an address (a test client, a Unix socket)
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{address}/64", strict=False))
+    return str(address)

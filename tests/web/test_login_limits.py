@@ -100,3 +100,13 @@ async def test_one_address_trying_many_names_is_stopped(instance):
     assert [r.status_code for r in tries[:30]] == [401] * 30
     assert refused(tries[30])
     assert (await try_login(instance, "nom-99", "123456", "203.0.113.67")).status_code == 401
+
+
+async def test_the_addresses_of_one_ipv6_network_count_as_one(instance):
+    """One IPv6 connection has a whole /64 of addresses: a guesser may not take a new one per try."""
+    await accounts.create_account(instance.db, "marie", "admin", PASSWORD)
+    instance.instance.clock = FakeClock()
+    tries = [await try_login(instance, "marie", "mauvais", f"2001:db8:1:2::{n:x}") for n in range(11)]
+    assert [r.status_code for r in tries[:10]] == [401] * 10
+    assert refused(tries[10])
+    assert (await try_login(instance, "marie", PASSWORD, "2001:db8:1:3::1")).status_code == 303
