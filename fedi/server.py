@@ -11,15 +11,17 @@ from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from .header_limits import HeaderLimitProtocol
 
 HEADER_TIMEOUT_SECONDS = 10.0
 
 
-class HeaderTimeoutProtocol(HttpToolsProtocol):
+class HeaderTimeoutProtocol(HeaderLimitProtocol):
     """uvicorn arms no timer while a request's headers trickle in (timeout_keep_alive only runs
     between requests), so a client sending one header line every few seconds ("slowloris")
-    holds a connection forever. This closes a connection whose headers take too long."""
+    holds a connection forever. This closes a connection whose headers take too long (and,
+    through HeaderLimitProtocol, one whose headers are too large)."""
 
     header_timeout = HEADER_TIMEOUT_SECONDS
 
@@ -78,6 +80,6 @@ def run(app: ASGIApp, host: str, port: int, *, log_level: str = "info") -> None:
     config = uvicorn.Config(
         app, host=host, port=port, log_level=log_level, lifespan="on", proxy_headers=True,
         server_header=False, timeout_graceful_shutdown=10, limit_concurrency=1000,
-        timeout_keep_alive=30, h11_max_incomplete_event_size=64 * 1024, http=HeaderTimeoutProtocol,
+        timeout_keep_alive=30, http=HeaderTimeoutProtocol,
     )
     _Server(config).run()

@@ -109,7 +109,7 @@ async def test_webfinger_reads_acct_our_actor_urls_and_a_bare_handle_and_nothing
         assert {"rel": "self", "type": "application/activity+json",
                 "href": instance.actor_url} in response.json()["links"]
     for resource in (f"mailto:avf-lyon@{host}", f"foo://{host}", f"xmpp:avf-lyon@{host}",
-                     f"https://elsewhere.example/users/avf-lyon", f"{instance.url}/users/nobody"):
+                     "https://elsewhere.example/users/avf-lyon", f"{instance.url}/users/nobody"):
         response = await _webfinger(instance, resource)
         assert response.status_code == 404, resource
 

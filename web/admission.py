@@ -94,7 +94,7 @@ async def read_body(request: Request, limit: int = inbox.MAX_BODY_BYTES,
     connection and a task for as long as we wait)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise TooLarge("body over 1 MB")
+        raise TooLarge(f"body over {limit} bytes")
     chunks: list[bytes] = []
     size = 0
     try:
@@ -102,7 +102,7 @@ async def read_body(request: Request, limit: int = inbox.MAX_BODY_BYTES,
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > limit:
-                    raise TooLarge("body over 1 MB")
+                    raise TooLarge(f"body over {limit} bytes")
                 chunks.append(chunk)
     except TimeoutError as error:
         raise RequestTimeout(f"the body took more than {timeout:g} s to arrive") from error

@@ -23,10 +23,11 @@ from fedi.workers import IDLE_POLL_SECONDS, TENANT_IDLE_POLL_SECONDS, Workers
 
 from . import auth, desk, events_pages, federation, feeds, media, network_pages, pages, site_pages
 from .admission import BODY_TIMEOUT_SECONDS, InboxLimits
-from .auth import CsrfError, Forbidden, LoginLimits, LoginRequired, login_redirect
+from .auth import CsrfError, Forbidden, ForeignOrigin, LoginRequired, login_redirect
 from .context import InstanceMiddleware
 from .headers import SecurityHeadersMiddleware
 from .i18n import N_
+from .login_limits import LoginLimits
 from .ratelimit import RateLimiter
 from .rendering import gettext, render
 
@@ -95,6 +96,12 @@ async def csrf_error(request: Request, exc: Exception) -> Response:
                  "and try again.")}, status_code=400)
 
 
+async def foreign_origin(request: Request, exc: Exception) -> Response:
+    return render(request, "error.html", {"status": 403, "message": gettext(
+        request, "This form comes from another site, so it was not taken. Open the association's "
+                 "site yourself and try again there.")}, status_code=403)
+
+
 def create_app(
     instances: Instance | Sequence[Instance], *, run_workers: bool = True, close_instance: bool = False,
     inbox_rate: tuple[float, int] = (50.0, 200), host_rate: tuple[float, int] = (50.0, 500),
@@ -135,11 +142,12 @@ def create_app(
         routes=[*federation.routes, *pages.routes, *site_pages.routes, *events_pages.routes,
                 *network_pages.routes, *media.routes, *feeds.routes, *auth.routes, *desk.routes,
                 Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")],
-        middleware=[Middleware(InstanceMiddleware, resolve=resolve),
-                    Middleware(SecurityHeadersMiddleware)],
+        middleware=[Middleware(SecurityHeadersMiddleware),  # outermost: on "unknown host" too
+                    Middleware(InstanceMiddleware, resolve=resolve)],
         exception_handlers={ActivityPubError: activitypub_error, StorageError: storage_error,
                             HTTPException: http_error, LoginRequired: login_required,
-                            Forbidden: forbidden, CsrfError: csrf_error},
+                            Forbidden: forbidden, CsrfError: csrf_error,
+                            ForeignOrigin: foreign_origin},
         lifespan=lifespan,
     )
     app.state.login_limits = LoginLimits()

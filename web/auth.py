@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import secrets
-import time
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -13,19 +13,21 @@ from starlette.routing import Route
 from starlette.types import Message
 
 from activitypub.errors import TooLarge
-from fedi import accounts
+from fedi import accounts, media
 from fedi.storage import Session
 
 from .context import instance_of
-from .ratelimit import RateLimiter
 from .formatting import duration
+from .login_limits import LoginLimits, address_key
 from .rendering import gettext, language_of, render
 
 SESSION_COOKIE = "fedi_session"
 LOGIN_CSRF_COOKIE = "fedi_login"
 MAX_FORM_FIELD = 100_000  # bytes of one text field
-MAX_FORM_BODY = 42 * 1024 * 1024  # a whole desk form: four 10 MB photos and the text
+MAX_FORM_BODY = 4 * media.MAX_BYTES + 2 * 1024 * 1024  # a desk form: four photos and the text
 MAX_FORM_FILES = 8  # uploaded files in one desk form
+MAX_LOGIN_BODY = 8 * 1024  # the login form: its token, a name, a long passphrase, a path
+MAX_LOGIN_FIELDS = 8
 
 
 class LoginRequired(Exception):
@@ -40,12 +42,8 @@ class CsrfError(Exception):
     """A form came without the token of the session that displayed it."""
 
 
-class LoginLimits:
-    """Ten tries per IP address and per username, then one more a minute."""
-
-    def __init__(self) -> None:
-        self.by_ip = RateLimiter(1 / 60, 10)
-        self.by_username = RateLimiter(1 / 60, 10)
+class ForeignOrigin(Exception):
+    """A form came from another site: its `Origin` header is not this instance's."""
 
 
 async def current_session(request: Request) -> Session | None:
@@ -53,7 +51,8 @@ async def current_session(request: Request) -> Session | None:
         token = request.cookies.get(SESSION_COOKIE)
         found = None
         if token:
-            found = await accounts.find_session(instance_of(request).db, token, time.time())
+            instance = instance_of(request)
+            found = await accounts.find_session(instance.db, token, instance.clock())
         request.scope["fedi.session"] = found
     session: Session | None = request.scope["fedi.session"]
     return session
@@ -74,11 +73,26 @@ async def read_form(request: Request, *, max_body: int = MAX_FORM_BODY,
     is refused (TooLarge, 413) before it is parsed; uploaded files are at most `max_files`,
     text fields at most `max_field` bytes."""
     session = await require_session(request)
+    refuse_foreign_origin(request)
     form = await _body_at_most(request, max_body).form(max_part_size=max_field,
                                                         max_files=max_files)
     if not secrets.compare_digest(str(form.get("csrf", "")).encode(), session.csrf_token.encode()):
         raise CsrfError()
     return form
+
+
+def refuse_foreign_origin(request: Request) -> None:
+    """Browsers name the site a form is posted from in `Origin`; another site's is refused (a
+    defence beside the CSRF tokens). The origin is the configured URL, not the Host header, which
+    a reverse proxy may change. No Origin is let through (older browsers omit it); "null" is not."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin.lower() != origin_of(instance_of(request).config.url):
+        raise ForeignOrigin()
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _body_at_most(request: Request, max_body: int) -> Request:
@@ -124,7 +138,9 @@ def _login_form(request: Request, error: str = "", status_code: int = 200,
 
 
 async def login(request: Request) -> Response:
-    form = await request.form(max_part_size=MAX_FORM_FIELD)
+    refuse_foreign_origin(request)
+    form = await _body_at_most(request, MAX_LOGIN_BODY).form(
+        max_files=0, max_fields=MAX_LOGIN_FIELDS, max_part_size=MAX_LOGIN_BODY)
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not secrets.compare_digest(str(form.get("csrf", "")).encode(), cookie.encode()):
         return _login_form(request, gettext(
@@ -132,19 +148,22 @@ async def login(request: Request) -> Response:
     username = str(form.get("username", "")).strip().lower()[:100]
     instance = instance_of(request)
     limits: LoginLimits = request.app.state.login_limits
-    now = time.time()
-    client = request.client.host if request.client else "?"
-    account_key = f"{instance.config.host} {username}"  # one process may serve several sites
-    if not (limits.by_ip.allow(client, now) and limits.by_username.allow(account_key, now)):
-        wait = max(limits.by_ip.retry_after(client, now), limits.by_username.retry_after(account_key, now))
-        minutes = max(1, round(wait / 60))
+    now = instance.clock()
+    site = instance.config.host  # one process may serve several sites
+    address = f"{site} {address_key(request.client.host if request.client else '?')}"
+    name = f"{site} {username}"
+    wait = limits.wait(address, name, now)
+    if wait:
+        minutes = max(1, math.ceil(wait / 60))
         return _login_form(request, gettext(
             request, "Too many attempts. Please try again in %(wait)s.",
             wait=duration(minutes * 60, language_of(request))),
             status_code=429, headers={"Retry-After": str(minutes * 60)})
     account = await accounts.authenticate(instance.db, username, str(form.get("password", "")))
     if account is None:
+        limits.failed(address, name, now)
         return _login_form(request, gettext(request, "Wrong username or password."), status_code=401)
+    limits.succeeded(address, name)
     token = await accounts.open_session(instance.db, account, now)
     response = RedirectResponse(_safe_next(str(form.get("next", ""))) or "/desk", status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=accounts.SESSION_SECONDS, httponly=True,

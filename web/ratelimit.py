@@ -54,6 +54,22 @@ class RateLimiter:
         """`retry_after` as whole seconds for a `Retry-After` header (at least 1)."""
         return str(max(1, math.ceil(self.retry_after(key, now))))
 
+    def full_after(self, key: str, now: float) -> float:
+        """Seconds until `key`'s bucket is full again, as if never used (0 when it is)."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            return 0.0
+        tokens = bucket.tokens + max(0.0, now - bucket.updated) * self.rate
+        return max(0.0, (self.burst - tokens) / self.rate)
+
+    def empty(self, key: str, now: float) -> None:
+        """Takes every token of `key`: it must wait for the whole bucket to refill to be unknown."""
+        self._refilled(key, now).tokens = 0.0
+
+    def forget(self, key: str) -> None:
+        """`key` starts afresh, with a full bucket."""
+        self._buckets.pop(key, None)
+
     def _refilled(self, key: str, now: float) -> _Bucket:
         self._forget_idle(now)
         bucket = self._buckets.get(key)

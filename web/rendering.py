@@ -80,6 +80,7 @@ def format_number(request: Request, value: int) -> str:
     return number(value, language_of(request))
 
 
+
 def render(request: Request, template: str, context: dict[str, Any] | None = None,
            status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
     instance = instance_of(request)

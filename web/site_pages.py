@@ -20,13 +20,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from activitypub.errors import NotFound
+from activitypub.errors import NotFound, TooLarge
 from fedi import storage
 from fedi.storage import GreeterCard, Page
 
+from .admission import read_body
+from .auth import refuse_foreign_origin
 from .context import instance_of
-from .ratelimit import RateLimiter
 from .formatting import duration
+from .ratelimit import RateLimiter
 from .rendering import gettext, language_of, render
 
 CONTACT_COOKIE = "fedi_contact"
@@ -113,6 +115,7 @@ async def contact_form(request: Request) -> Response:
 
 async def send_message(request: Request) -> Response:
     greeter = await _greeter(request)
+    refuse_foreign_origin(request)
     try:
         form = await _read_small_form(request)
     except _FormTooLarge:
@@ -196,11 +199,10 @@ async def _read_small_form(request: Request) -> dict[str, str]:
     declared length; anything else (a multipart upload, invalid UTF-8) is a ValueError."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
         raise ValueError("not an url-encoded form")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_CONTACT_BODY:
-            raise _FormTooLarge()
+    try:
+        body = await read_body(request, MAX_CONTACT_BODY)
+    except TooLarge as error:
+        raise _FormTooLarge() from error
     pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=20)
     return dict(pairs)
 

@@ -97,6 +97,18 @@ def test_a_clock_going_backwards_gives_no_tokens():
     assert limiter.allow("a", 101.0)
 
 
+def test_a_key_can_be_emptied_forgotten_and_asked_when_it_is_full_again():
+    limiter = RateLimiter(rate_per_second=1, burst=4)
+    assert limiter.full_after("a", 0.0) == 0.0
+    limiter.allow("a", 0.0)
+    assert limiter.full_after("a", 0.5) == pytest.approx(0.5)
+    limiter.empty("a", 1.0)
+    assert not limiter.allow("a", 1.0)
+    assert limiter.full_after("a", 1.0) == pytest.approx(4.0)
+    limiter.forget("a")
+    assert [limiter.allow("a", 1.0) for _ in range(5)] == [True, True, True, True, False]
+
+
 @pytest.mark.parametrize("arguments", [(0, 1), (1, 0), (-1, 5)])
 def test_impossible_limits_are_refused(arguments):
     with pytest.raises(ValueError):
