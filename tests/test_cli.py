@@ -157,3 +157,39 @@ def _posts_kept(directory: Path) -> int:
     """Posts an association holds (its own and the others'), read while its server runs."""
     with sqlite3.connect(f"file:{directory / 'fedi.sqlite3'}?mode=ro", uri=True) as db:
         return int(db.execute("SELECT COUNT(*) FROM posts WHERE status = 'published'").fetchone()[0])
+
+
+def _modes(directory: Path) -> dict[str, str]:
+    """Every directory and file under DIRECTORY (itself included) with its permission bits."""
+    paths = [directory, *directory.rglob("*")]
+    return {str(path.relative_to(directory.parent)): oct(path.stat().st_mode & 0o777) for path in paths}
+
+
+def _open_to_others(modes: dict[str, str]) -> dict[str, str]:
+    return {path: mode for path, mode in modes.items() if int(mode, 8) & 0o077}
+
+
+def test_instance_files_are_readable_by_their_owner_only(tmp_path: Path):
+    """Given an admin with the usual umask 022, what fedi writes (keys, password hashes, e-mails,
+    backups) is still closed to the other users of the machine."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    directory, relay, tenants = tmp_path / "avf", tmp_path / "relay", tmp_path / "tenants"
+    directory.mkdir(mode=0o755)  # made beforehand by the admin, as `useradd --create-home` does
+    os.chmod(directory, 0o755)
+    fedi("init", "--dir", str(directory), "--url", url, "--name", "avf", "--allow-private")
+    fedi("relay", "init", "--dir", str(relay), "--url", "https://relais.example")
+    fedi("tenant", "add", "--dir", str(tenants), "--url", "https://avf-nantes.example", "--name", "avf")
+    server = subprocess.Popen([*FEDI, "serve", "--dir", str(directory)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        wait_until_up(url, server)
+        served = _modes(directory)  # with the server up, SQLite's -wal and -shm files exist
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=15) == 0
+    assert {"avf/fedi.sqlite3-wal", "avf/fedi.sqlite3-shm"} <= served.keys()
+    fedi("backup", "--dir", str(directory), str(tmp_path / "avf.bak"))
+    backup_mode = oct((tmp_path / "avf.bak").stat().st_mode & 0o777)
+    created = {**served, **_modes(relay), **_modes(tenants), "avf.bak": backup_mode}
+    assert _open_to_others(created) == {}
