@@ -9,7 +9,7 @@ from activitypub.vocab import PUBLIC, Note, format_datetime, parse_note, same_or
 
 from .. import storage
 from ..blocks import is_account_blocked
-from ..content import plain_text, sanitize_html
+from ..content import body_without_title_and_link, plain_text, sanitize_html
 from ..instance import Instance
 from ..moderation import comment_status
 from ..remote import fetch_object
@@ -48,11 +48,15 @@ def stored_fields(note: Note, *, status: str) -> dict[str, Any]:
     """A remote post as a row: sanitised content and title, its visibility, its dates."""
     return {
         "uri": note.id, "author": note.attributed_to, "is_local": False, "type": note.type,
-        "title": plain_text(note.name) or None, "content": sanitize_html(note.content),
+        "title": plain_text(note.name) or None, "content": _body_of(note),
         "source": None, "in_reply_to": note.in_reply_to, "visibility": visibility_of(note),
         "status": status, "url": note.url, "raw": note.raw,
         "published_at": format_datetime(note.published) if note.published else utc_now_iso(),
     }
+
+
+def _body_of(note: Note) -> str:
+    return body_without_title_and_link(sanitize_html(note.content), plain_text(note.name), note.url)
 
 
 async def store_remote_note(instance: Instance, note: Note, *, boosted_by: str | None = None) -> bool:
@@ -83,7 +87,7 @@ async def apply_remote_edit(instance: Instance, note: Note, actor: str) -> None:
         raise Rejected("only a post's author can edit it")
     async with instance.db.transaction() as tx:
         await storage.update_post(
-            tx, note.id, title=plain_text(note.name) or None, content=sanitize_html(note.content),
+            tx, note.id, title=plain_text(note.name) or None, content=_body_of(note),
             source=None, raw=note.raw,
             updated_at=format_datetime(note.updated) if note.updated else utc_now_iso(),
         )
