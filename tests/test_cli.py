@@ -8,6 +8,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -142,15 +144,28 @@ def test_demo_starts_a_relay_and_three_associations_that_share_their_posts(tmp_p
         assert "Bienvenue à Lyon" in home and "Café d&#39;accueil des nouveaux arrivants" in home
         assert "chaque mardi de 14 h à 17 h" in httpx.get(f"{lyon}/meet").text
         assert f"{lyon}/login  user admin, password bienvenue-avf-lyon" in output
-        with httpx.Client(base_url=lyon) as browser:
-            form = browser.get("/login").text
-            csrf = form.split('name="csrf" value="')[1].split('"')[0]
-            response = browser.post("/login", data={"csrf": csrf, "username": "admin",
-                                                    "password": "bienvenue-avf-lyon"})
-            assert response.status_code == 303 and "Espace rédaction" in browser.get("/desk").text
+        with _logged_in(lyon, "bienvenue-avf-lyon") as browser:
+            assert "Espace rédaction" in browser.get("/desk").text
+        assert f"{relay}/login  user admin, password bienvenue-relay" in output
+        with _logged_in(relay, "bienvenue-relay") as browser:
+            assert browser.get("/desk/relay").status_code == 200
+        directory = httpx.get(f"{relay}/associations").text
+        assert "Lyon, Auvergne-Rhône-Alpes" in directory and "Rennes, Bretagne" in directory
+        assert '<option value="Pays de la Loire"' in directory
+        in_brittany = httpx.get(f"{relay}/associations", params={"region": "Bretagne"}).text
+        assert "AVF Rennes" in in_brittany and "AVF Lyon" not in in_brittany
     finally:
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=30) == 0
+
+
+@contextmanager
+def _logged_in(url: str, password: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=url) as browser:
+        csrf = browser.get("/login").text.split('name="csrf" value="')[1].split('"')[0]
+        response = browser.post("/login", data={"csrf": csrf, "username": "admin", "password": password})
+        assert response.status_code == 303, response.text
+        yield browser
 
 
 def _posts_kept(directory: Path) -> int:
