@@ -90,6 +90,8 @@ async def test_the_network_news_names_each_association_and_shows_a_title_once(ne
     page = read_main((await desk.page(f"/associations/{host}")).text)
     assert page.count("Pique-nique") == 1 and "Tête d'or" in page
     assert f"{lyon.url}/posts/" not in page
+    admin = read_main((await desk.page("/desk/relay")).text)  # where the relay admin hides posts
+    assert admin.count("Pique-nique") == 1
     await desk.aclose()
 
 
