@@ -206,5 +206,9 @@ def test_instance_files_are_readable_by_their_owner_only(tmp_path: Path):
     assert {"avf/fedi.sqlite3-wal", "avf/fedi.sqlite3-shm"} <= served.keys()
     fedi("backup", "--dir", str(directory), str(tmp_path / "avf.bak"))
     backup_mode = oct((tmp_path / "avf.bak").stat().st_mode & 0o777)
-    created = {**served, **_modes(relay), **_modes(tenants), "avf.bak": backup_mode}
+    restored = tmp_path / "restored"
+    restored.mkdir(mode=0o755)
+    os.chmod(restored, 0o755)
+    fedi("restore", "--dir", str(restored), str(tmp_path / "avf.bak"))
+    created = {**served, **_modes(relay), **_modes(tenants), "avf.bak": backup_mode, **_modes(restored)}
     assert _open_to_others(created) == {}
