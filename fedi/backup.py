@@ -13,7 +13,14 @@ import tempfile
 from pathlib import Path
 
 from . import storage
-from .config import ConfigError, config_path, database_location, database_path, load_config
+from .config import (
+    ConfigError,
+    config_path,
+    database_location,
+    database_path,
+    load_config,
+    make_private_directory,
+)
 from .storage import Database
 from .storage.db import BACKUP_HINT
 
@@ -67,7 +74,7 @@ def restore(directory: Path, source: Path) -> None:
     problems = integrity_problems(source)
     if problems:
         raise ConfigError(f"{source} is not a usable fedi backup: {problems[0]}")
-    directory.mkdir(parents=True, exist_ok=True)
+    make_private_directory(directory)
     with tempfile.TemporaryDirectory(dir=directory) as work:
         staged = Path(work) / "restored.sqlite3"
         shutil.copyfile(source, staged)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -295,7 +296,11 @@ def build_parser(create_app: AppFactory) -> argparse.ArgumentParser:
     return parser
 
 
+OWNER_ONLY_UMASK = 0o077  # the database holds private keys, password hashes, e-mails and messages
+
+
 def main(argv: list[str] | None = None, *, create_app: AppFactory) -> int:
+    os.umask(OWNER_ONLY_UMASK)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser(create_app).parse_args(argv)
     try:

@@ -89,8 +89,15 @@ def database_location(directory: Path, config: Config) -> Path | str:
     return config.database_url
 
 
+def make_private_directory(directory: Path) -> None:
+    """DIRECTORY, created if needed, that only its owner can list or enter (even one the admin
+    made beforehand with the usual 0755)."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    directory.chmod(0o700)
+
+
 def save_config(directory: Path, config: Config) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
+    make_private_directory(directory)
     lines = ["# fedi settings. Restart the server after a change.\n"]
     for key, value in asdict(config).items():
         if value is None:

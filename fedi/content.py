@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import nh3
 from markdown_it import MarkdownIt
@@ -18,6 +19,9 @@ ALLOWED_CLASSES = {
 }
 URL_SCHEMES = {"http", "https", "mailto"}
 MAX_TEXT_LENGTH = 100_000
+
+_FIRST_BOLD_LINE = re.compile(r"\A\s*<p><strong>(?P<text>[^<]*)</strong></p>\s*")
+_LAST_LINK_LINE = re.compile(r'\s*<p><a href="(?P<href>[^"]*)"[^>]*>(?P<text>[^<]*)</a></p>\s*\Z')
 
 _markdown = MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": False})
 
@@ -45,3 +49,16 @@ def plain_text(value: str | None) -> str:
     if not value:
         return ""
     return html.unescape(nh3.clean(value[:MAX_TEXT_LENGTH], tags=set())).strip()
+
+
+def body_without_title_and_link(content: str, title: str | None, url: str | None) -> str:
+    """A peer's sanitised post without what `documents.post_html` adds for Mastodon, which
+    shows only `content`: the title as first line and the post's page as a bare link last.
+    Shown with its own title and link, the post would otherwise say both twice."""
+    first = _FIRST_BOLD_LINE.match(content)
+    if title and first and plain_text(first["text"]) == title:
+        content = content[first.end():]
+    last = _LAST_LINK_LINE.search(content)
+    if url and last and html.unescape(last["href"]) == url and plain_text(last["text"]) == url:
+        content = content[:last.start()]
+    return content

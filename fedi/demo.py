@@ -3,7 +3,8 @@
 Each one is a real `fedi serve` / `fedi relay serve` process with its own data directory, as in
 production; this module only prepares them, starts them, and makes them talk: every association
 subscribes to the relay, follows the others, and publishes a welcome post and its recurring
-welcome meeting. Each has its pages filled in and a desk account (printed at start).
+welcome meeting. Each has its pages, town and region filled in; each, the relay too, has a desk
+account (printed at start).
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ from . import accounts, outbox, storage
 from .config import new_config
 from .content import render_markdown
 from .instance import Instance, create_instance_files, create_relay_files, open_instance
+from .settings import SiteSettings
 from .storage import EventFields
 
-ASSOCIATIONS = [
-    ("avf-lyon", "AVF Lyon", "Bienvenue à Lyon ! Permanence d'accueil chaque mardi à 14 h."),
-    ("avf-nantes", "AVF Nantes", "Bienvenue à Nantes ! Rejoignez notre café-rencontre du jeudi."),
-    ("avf-rennes", "AVF Rennes", "Bienvenue à Rennes ! Balade découverte de la ville samedi matin."),
+ASSOCIATIONS = [  # name, title, welcome post, town, region
+    ("avf-lyon", "AVF Lyon", "Bienvenue à Lyon ! Permanence d'accueil chaque mardi à 14 h.",
+     "Lyon", "Auvergne-Rhône-Alpes"),
+    ("avf-nantes", "AVF Nantes", "Bienvenue à Nantes ! Rejoignez notre café-rencontre du jeudi.",
+     "Nantes", "Pays de la Loire"),
+    ("avf-rennes", "AVF Rennes", "Bienvenue à Rennes ! Balade découverte de la ville samedi matin.",
+     "Rennes", "Bretagne"),
 ]
 RELAY_NAME = "relay"
 DESK_USER = "admin"
@@ -56,6 +61,8 @@ class DemoInstance:
     welcome: str
     directory: Path
     url: str
+    town: str = ""
+    region: str = ""
     process: subprocess.Popen[bytes] | None = None
 
 
@@ -63,8 +70,9 @@ def run_demo(base_dir: Path | None, base_port: int) -> int:
     base = base_dir or Path(tempfile.mkdtemp(prefix="fedi-demo-"))
     hub = DemoInstance(RELAY_NAME, "Relais du réseau", "", base / RELAY_NAME, f"http://127.0.0.1:{base_port}")
     associations = [
-        DemoInstance(name, title, welcome, base / name, f"http://127.0.0.1:{base_port + 1 + i}")
-        for i, (name, title, welcome) in enumerate(ASSOCIATIONS)
+        DemoInstance(name, title, welcome, base / name, f"http://127.0.0.1:{base_port + 1 + i}",
+                     town, region)
+        for i, (name, title, welcome, town, region) in enumerate(ASSOCIATIONS)
     ]
     instances = [hub, *associations]
     try:
@@ -92,6 +100,7 @@ async def _create(hub: DemoInstance, associations: list[DemoInstance]) -> None:
         await _fill_site(demo)
     relay = await open_instance(hub.directory)
     try:
+        await accounts.create_account(relay.db, DESK_USER, "admin", desk_password(hub))
         for demo in associations:
             await storage.put_relay_allowed(relay.db, urlsplit(demo.url).netloc)
     finally:
@@ -103,9 +112,12 @@ def desk_password(demo: DemoInstance) -> str:
 
 
 async def _fill_site(demo: DemoInstance) -> None:
-    """What an association's volunteers would have written: pages, booklet, greeters, an account."""
+    """What an association's volunteers would have written: its town and region (for the
+    relay's directory), pages, booklet, greeters, an account."""
     instance = await open_instance(demo.directory)
     try:
+        async with instance.db.transaction() as tx:
+            await storage.put_settings(tx, SiteSettings(town=demo.town, region=demo.region).to_values())
         await accounts.create_account(instance.db, DESK_USER, "admin", desk_password(demo))
         for kind, (title, text) in (("about", ABOUT), ("meet", MEET)):
             await storage.put_single_page(instance.db, kind, title, text, render_markdown(text))
@@ -172,7 +184,7 @@ async def _introduce(hub: DemoInstance, associations: list[DemoInstance]) -> Non
                 instance, "Un moment convivial pour les nouveaux arrivants : venez faire connaissance "
                 "autour d'un café.", title="Café d'accueil des nouveaux arrivants",
                 event=EventFields(start=_next_tuesday_evening(), recurrence="FREQ=WEEKLY;INTERVAL=3",
-                                  place={"name": "Maison des associations", "locality": demo.title[4:]}))
+                                  place={"name": "Maison des associations", "locality": demo.town}))
         finally:
             await instance.close()
 
@@ -193,9 +205,8 @@ def _print_summary(instances: list[DemoInstance], base: Path) -> None:
         handle = f"@{demo.name}@{urlsplit(demo.url).netloc}" if demo.name != RELAY_NAME else "(the relay)"
         print(f"  {demo.title:<16} {demo.url}/   {handle}")
     for demo in instances:
-        if demo.name != RELAY_NAME:
-            print(f"  desk of {demo.title}: {demo.url}/login"
-                  f"  user {DESK_USER}, password {desk_password(demo)}")
+        print(f"  desk of {demo.title}: {demo.url}/login"
+              f"  user {DESK_USER}, password {desk_password(demo)}")
     print("Press Ctrl-C to stop.\n", flush=True)
 
 

@@ -20,7 +20,15 @@ from activitypub.poster import Poster
 from activitypub.signatures import PublicKeyInfo
 
 from . import __version__, storage
-from .config import Config, ConfigError, database_location, database_path, load_config, save_config
+from .config import (
+    Config,
+    ConfigError,
+    database_location,
+    database_path,
+    load_config,
+    make_private_directory,
+    save_config,
+)
 from .memo import Memo
 from .settings import SiteSettings, load_settings
 from .storage import Database, LocalActor
@@ -118,7 +126,7 @@ async def create_relay_files(directory: Path, config: Config) -> None:
     The database is DIR/fedi.sqlite3, or the PostgreSQL database of `config.database_url`."""
     if database_path(directory).exists():
         raise ConfigError(f"{directory} already holds a fedi database; refusing to overwrite it")
-    directory.mkdir(parents=True, exist_ok=True)
+    make_private_directory(directory)
     db = await Database.open(database_location(directory, config))
     try:
         if await storage.get_local_actor_by_kind(db, "instance") is not None:

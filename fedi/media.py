@@ -212,14 +212,13 @@ def _encode(picture: Image.Image) -> PreparedImage:
 
 
 def _write_atomically(directory: Path, filename: str, data: bytes) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=_TEMP_PREFIX)
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)
         target = directory / filename
         os.replace(temporary, target)
     except BaseException:

@@ -95,7 +95,6 @@ def _stage(directory: Path, data: bytes) -> Path:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
-        os.chmod(name, 0o644)
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise

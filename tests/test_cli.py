@@ -8,6 +8,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -142,18 +144,71 @@ def test_demo_starts_a_relay_and_three_associations_that_share_their_posts(tmp_p
         assert "Bienvenue à Lyon" in home and "Café d&#39;accueil des nouveaux arrivants" in home
         assert "chaque mardi de 14 h à 17 h" in httpx.get(f"{lyon}/meet").text
         assert f"{lyon}/login  user admin, password bienvenue-avf-lyon" in output
-        with httpx.Client(base_url=lyon) as browser:
-            form = browser.get("/login").text
-            csrf = form.split('name="csrf" value="')[1].split('"')[0]
-            response = browser.post("/login", data={"csrf": csrf, "username": "admin",
-                                                    "password": "bienvenue-avf-lyon"})
-            assert response.status_code == 303 and "Espace rédaction" in browser.get("/desk").text
+        with _logged_in(lyon, "bienvenue-avf-lyon") as browser:
+            assert "Espace rédaction" in browser.get("/desk").text
+        assert f"{relay}/login  user admin, password bienvenue-relay" in output
+        with _logged_in(relay, "bienvenue-relay") as browser:
+            assert browser.get("/desk/relay").status_code == 200
+        directory = httpx.get(f"{relay}/associations").text
+        assert "Lyon, Auvergne-Rhône-Alpes" in directory and "Rennes, Bretagne" in directory
+        assert '<option value="Pays de la Loire"' in directory
+        in_brittany = httpx.get(f"{relay}/associations", params={"region": "Bretagne"}).text
+        assert "AVF Rennes" in in_brittany and "AVF Lyon" not in in_brittany
     finally:
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=30) == 0
+
+
+@contextmanager
+def _logged_in(url: str, password: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=url) as browser:
+        csrf = browser.get("/login").text.split('name="csrf" value="')[1].split('"')[0]
+        response = browser.post("/login", data={"csrf": csrf, "username": "admin", "password": password})
+        assert response.status_code == 303, response.text
+        yield browser
 
 
 def _posts_kept(directory: Path) -> int:
     """Posts an association holds (its own and the others'), read while its server runs."""
     with sqlite3.connect(f"file:{directory / 'fedi.sqlite3'}?mode=ro", uri=True) as db:
         return int(db.execute("SELECT COUNT(*) FROM posts WHERE status = 'published'").fetchone()[0])
+
+
+def _modes(directory: Path) -> dict[str, str]:
+    """Every directory and file under DIRECTORY (itself included) with its permission bits."""
+    paths = [directory, *directory.rglob("*")]
+    return {str(path.relative_to(directory.parent)): oct(path.stat().st_mode & 0o777) for path in paths}
+
+
+def _open_to_others(modes: dict[str, str]) -> dict[str, str]:
+    return {path: mode for path, mode in modes.items() if int(mode, 8) & 0o077}
+
+
+def test_instance_files_are_readable_by_their_owner_only(tmp_path: Path):
+    """Given an admin with the usual umask 022, what fedi writes (keys, password hashes, e-mails,
+    backups) is still closed to the other users of the machine."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    directory, relay, tenants = tmp_path / "avf", tmp_path / "relay", tmp_path / "tenants"
+    directory.mkdir(mode=0o755)  # made beforehand by the admin, as `useradd --create-home` does
+    os.chmod(directory, 0o755)
+    fedi("init", "--dir", str(directory), "--url", url, "--name", "avf", "--allow-private")
+    fedi("relay", "init", "--dir", str(relay), "--url", "https://relais.example")
+    fedi("tenant", "add", "--dir", str(tenants), "--url", "https://avf-nantes.example", "--name", "avf")
+    server = subprocess.Popen([*FEDI, "serve", "--dir", str(directory)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        wait_until_up(url, server)
+        served = _modes(directory)  # with the server up, SQLite's -wal and -shm files exist
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=15) == 0
+    assert {"avf/fedi.sqlite3-wal", "avf/fedi.sqlite3-shm"} <= served.keys()
+    fedi("backup", "--dir", str(directory), str(tmp_path / "avf.bak"))
+    backup_mode = oct((tmp_path / "avf.bak").stat().st_mode & 0o777)
+    restored = tmp_path / "restored"
+    restored.mkdir(mode=0o755)
+    os.chmod(restored, 0o755)
+    fedi("restore", "--dir", str(restored), str(tmp_path / "avf.bak"))
+    created = {**served, **_modes(relay), **_modes(tenants), "avf.bak": backup_mode, **_modes(restored)}
+    assert _open_to_others(created) == {}

@@ -49,8 +49,9 @@ async def network_page(request: Request, instance: Instance) -> Response:
     region = request.query_params.get("region", "")[:100]
     posts = await network.news(instance, NETWORK_POSTS, region)
     subscriptions = await storage.list_relay_subscriptions(instance.db, "accepted")
+    members = {member.url: member for member in await network.associations(instance)}
     return render(request, "network.html", {
-        "posts": posts, "associations": len(subscriptions), "region": region,
+        "posts": posts, "members": members, "associations": len(subscriptions), "region": region,
         "regions": await network.regions(instance)})
 
 

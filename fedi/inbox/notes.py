@@ -7,11 +7,11 @@ from activitypub.vocab import Note, format_datetime, parse_note
 
 from .. import storage
 from ..blocks import is_account_blocked
-from ..content import plain_text, sanitize_html
+from ..content import plain_text
 from ..instance import Instance
 from ..moderation import comment_status, edit_needs_review
 from ..remote import fetch_object
-from ..remote_posts import stored_fields
+from ..remote_posts import body_of, stored_fields
 from ..storage import Post, utc_now_iso
 
 POST_TYPES = frozenset({"Note", "Article", "Page", "Question", "Event", "Video", "Image", "Audio"})
@@ -53,7 +53,7 @@ async def apply_remote_edit(instance: Instance, note: Note, actor: str) -> None:
         return
     if existing.author != actor or existing.is_local:
         raise Rejected("only a post's author can edit it")
-    content = sanitize_html(note.content)
+    content = body_of(note)
     review = await _is_comment(instance, existing) and await edit_needs_review(instance, existing, content)
     async with instance.db.transaction() as tx:
         if review:

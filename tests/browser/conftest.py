@@ -117,6 +117,21 @@ async def phone(browser: Browser, site: Served, request: pytest.FixtureRequest) 
 
 
 @pytest.fixture
+async def phone_at(browser: Browser) -> AsyncIterator[Callable[[str], Awaitable[Page]]]:
+    """`await phone_at(url)`: a page on a phone like `phone`'s, whose relative URLs are that
+    site's, for a test with several sites (a relay and an association)."""
+    contexts = []
+
+    async def open_page(base_url: str) -> Page:
+        contexts.append(await browser.new_context(base_url=base_url, **PHONE))
+        return await contexts[-1].new_page()
+
+    yield open_page
+    for context in contexts:
+        await context.close()
+
+
+@pytest.fixture
 def screenshot(request: pytest.FixtureRequest) -> Callable[..., Awaitable[Path]]:
     """`await screenshot(page)` or `await screenshot(page, "after-login")`: saves the full page
     to tests/browser/artifacts/<test name>[-<label>].png (kept for CI's artifacts) and returns it."""
@@ -176,7 +191,8 @@ def assert_fits_the_screen() -> Callable[[Page], Awaitable[None]]:
     table, a photo), since a phone should never have to scroll horizontally to read a page."""
 
     async def check(page: Page) -> None:
-        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        # the screen's width, not window.innerWidth: a phone widens its layout to a wide page
+        overflow = await page.evaluate("document.documentElement.scrollWidth") - PHONE["viewport"]["width"]
         assert overflow <= 0, f"{page.url} is {overflow}px wider than the screen"
 
     return check

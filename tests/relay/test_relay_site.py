@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from html import unescape
+from html.parser import HTMLParser
 
 import pytest
 
@@ -45,6 +46,53 @@ async def test_each_association_has_its_page_and_the_network_its_figures(network
     assert "1 association dans le réseau" in stats
     assert "1 abonnement en attente d'approbation" in stats
     assert "<td>1</td>" in stats  # this week's one post
+    await desk.aclose()
+
+
+class _MainText(HTMLParser):
+    """The words a visitor reads in a page's <main>, one text node a line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside, self.lines = False, []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.inside = self.inside or tag == "main"
+
+    def handle_endtag(self, tag: str) -> None:
+        self.inside = self.inside and tag != "main"
+
+    def handle_data(self, data: str) -> None:
+        if self.inside and data.strip():
+            self.lines.append(data.strip())
+
+
+def read_main(page: str) -> str:
+    parser = _MainText()
+    parser.feed(page)
+    return "\n".join(parser.lines)
+
+
+async def test_the_network_news_names_each_association_and_shows_a_title_once(network):
+    """Given Lyon's titled post, the relay's news credits it to AVF Lyon (linking to its page in
+    the directory), not to a host name, and neither page repeats the title or prints raw URLs."""
+    hub, lyon, paris = network
+    await outbox.publish_post(lyon.instance, "Rendez-vous samedi au parc de la Tête d'or.",
+                              title="Pique-nique")
+    await settle(hub, lyon, paris)
+    desk = await log_in(hub)
+    host = lyon.instance.config.host
+
+    home = (await desk.page("/")).text
+    assert f'<a href="/associations/{host}">Avf Lyon</a>' in home
+    news = read_main(home)
+    assert "Avf Lyon" in news and news.count("Pique-nique") == 1
+    assert host not in news and "http" not in news
+    page = read_main((await desk.page(f"/associations/{host}")).text)
+    assert page.count("Pique-nique") == 1 and "Tête d'or" in page
+    assert f"{lyon.url}/posts/" not in page
+    admin = read_main((await desk.page("/desk/relay")).text)  # where the relay admin hides posts
+    assert admin.count("Pique-nique") == 1
     await desk.aclose()
 
 

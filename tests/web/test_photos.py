@@ -85,6 +85,9 @@ async def test_an_editor_publishes_news_with_a_phone_photo_that_reaches_a_follow
     assert response.status_code == 303, alert_of(response.text)
 
     [filename] = stored_files(site)
+    directory = media_directory(site.instance.directory)
+    modes = [oct(path.stat().st_mode & 0o777) for path in (directory, directory / filename)]
+    assert modes == ["0o700", "0o600"]  # readable by the server's user only
     served = await desk.client.get(f"/media/{filename}")
     assert served.status_code == 200
     assert served.headers["content-type"] == "image/jpeg"

@@ -125,6 +125,7 @@ async def test_a_new_logo_is_squared_served_as_png_and_announced(make_instance):
     response = await desk.submit("/desk/settings", "/desk/settings", settings_of(site), files={
         "logo": ("logo.png", png(1200, 600), "image/png")})
     assert response.status_code == 303
+    assert (site.instance.directory / "logo.png").stat().st_mode & 0o777 == 0o600  # owner only
     served = await visit(site, "/logo.png")
     logo = Image.open(io.BytesIO(served.content))
     assert served.headers["content-type"] == "image/png" and logo.format == "PNG"
