@@ -221,6 +221,6 @@ async def test_a_scheduled_date_already_past_publishes_now_and_says_so(make_inst
     post = await storage.get_post_by_id(site.db, _post_id(response))
     assert post.status == "published"
     page = (await desk.page(response.headers["location"])).text
-    assert "La date choisie est déjà passée : la publication est partie tout de suite." in page
+    assert "La date choisie est déjà passée : la publication est partie tout de suite." in page
     assert "Programmée trop tard" in (await desk.page("/")).text
     await desk.aclose()

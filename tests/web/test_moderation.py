@@ -100,8 +100,8 @@ async def test_an_approved_reply_edited_by_its_author_waits_again_showing_what_c
     assert comment_ids(review) == [comment_id]
     waiting = review.split("En attente d'approbation")[1].split("<h2>")[0]
     assert "Modifié par son auteur après votre approbation." in waiting
-    assert re.search(r"Texte approuvé :</p>\s*<div class=\"content before\"><p>Merci pour l'accueil</p>", waiting)
-    assert re.search(r"Nouveau texte :</p>\s*<div class=\"content\"><p>Achetez des montres pas chères</p>", waiting)
+    assert re.search(r"Texte approuvé :</p>\s*<div class=\"content before\"><p>Merci pour l'accueil</p>", waiting)
+    assert re.search(r"Nouveau texte :</p>\s*<div class=\"content\"><p>Achetez des montres pas chères</p>", waiting)
 
     await desk.submit("/desk/comments", f"/desk/comments/{comment_id}/approve", {})
     assert "Achetez des montres" in await public_page(post_uri)

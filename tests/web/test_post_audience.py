@@ -114,7 +114,7 @@ async def test_a_published_post_shows_its_audience_as_fixed_and_a_forged_change_
         "text": "Version modifiée", "visibility": "members", "action": "publish"})
     assert response.status_code == 400
     assert unescape(alert_of(response.text)) == (
-        "L'audience d'une publication déjà publiée ne peut pas changer : supprimez-la "
+        "L'audience d'une publication déjà publiée ne peut pas changer : supprimez-la "
         "et republiez-la (bouton plus bas). Rien n'a été modifié.")
     post = await storage.get_post_by_id(site.db, post_id)
     assert (post.visibility, post.source) == ("public", "Version publique")
@@ -145,7 +145,7 @@ async def test_delete_and_publish_again_for_members_only(make_instance):
     assert response.status_code == 303
     new_id = _post_id(response)
     page = unescape((await desk.page(response.headers["location"])).text)
-    assert "Publiée à nouveau pour les adhérents seulement ; l'ancienne version a été supprimée" in page
+    assert "Publiée à nouveau pour les adhérents seulement ; l'ancienne version a été supprimée" in page
     new = await storage.get_post_by_id(site.db, new_id)
     assert (new.status, new.visibility, new.title, new.source) == (
         "published", "followers", "Réunion", "Réservé aux adhérents, publié par erreur")
