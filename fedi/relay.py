@@ -22,6 +22,7 @@ from activitypub.vocab import PUBLIC, Activity, as_id, host_of, is_public, parse
 
 from . import storage
 from .content import plain_text
+from .domains import parse_domain
 from .delivery import enqueue
 from .documents import activity_document, without_context
 from .inbox.notes import check_author, stored_fields
@@ -159,14 +160,8 @@ async def set_subscription_state(instance: Instance, domain: str, decision: str)
 
 
 def parse_subscriber_domain(text: str) -> str:
-    """A subscriber's domain as the relay keys it: host[:port], lower-case (what the admin typed,
-    or a pasted URL)."""
-    value = text.strip().lower()
-    if "://" in value:
-        value = urlsplit(value).netloc
-    if not value or any(char in value for char in "/@ \t") or len(value) > 260:
-        raise BadRequest(f"not a domain: {text!r}")
-    return value
+    """A subscriber's domain as the relay keys it: host[:port] (what the admin typed, or a pasted URL)."""
+    return parse_domain(text, keep_port=True)
 
 
 async def hide_post(instance: Instance, uri: str) -> bool:
