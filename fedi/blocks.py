@@ -7,8 +7,6 @@ when the block is made (see `storage.put_domain_block`).
 
 from __future__ import annotations
 
-import ipaddress
-import re
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -17,79 +15,13 @@ from activitypub.errors import BadRequest, Rejected
 from activitypub.vocab import Activity, as_id, host_of, same_origin
 
 from . import storage
+from .domains import host_is_covered, parse_domain
 from .instance import Instance
 from .storage import DomainPurge
 
 BLOCKLIST_SECONDS = 5.0
 
 __all__ = ["block_domain", "involves_blocked_domain", "is_blocked", "parse_domain", "refuse_blocked"]
-
-_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
-EXAMPLE = "give a domain name such as spam.example, or an IP address"
-
-
-def parse_domain(text: str) -> str:
-    """What an admin typed → the domain to block: a host name or IP address, lower-case, no
-    port. A pasted URL (`https://spam.example/@x`) or handle (`@x@spam.example`) gives its host;
-    `*.spam.example` is `spam.example` (a block covers subdomains anyway)."""
-    value = text.strip().lower()
-    if _ip(value):  # also a bare IPv6 address, which has colons but no port
-        return _ip(value)
-    if "://" in value:
-        host = _host_of_url(value, text)
-    else:
-        host = _host_of_bare(value.rsplit("@", 1)[-1], text)
-    host = host.removeprefix("*.").rstrip(".")
-    if _ip(host):
-        return _ip(host)
-    host = _ascii(host, text)
-    labels = host.split(".")
-    if len(host) > 253 or len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
-        raise BadRequest(f"not a domain name: {text!r} ({EXAMPLE})")
-    return host
-
-
-def _host_of_url(value: str, text: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https"):
-        raise BadRequest(f"not a web address: {text!r} ({EXAMPLE})")
-    return _hostname(value, text)
-
-
-def _host_of_bare(value: str, text: str) -> str:
-    if any(mark in value for mark in "/?#\\"):
-        raise BadRequest(f"a domain has no path: {text!r} ({EXAMPLE})")
-    return _hostname("//" + value, text)
-
-
-def _hostname(url: str, text: str) -> str:
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018  (reading it checks that the port is a number in range)
-    except ValueError as error:
-        raise BadRequest(f"not a domain name: {text!r} ({EXAMPLE})") from error
-    if not parts.hostname:
-        raise BadRequest(f"no domain in {text!r} ({EXAMPLE})")
-    return parts.hostname
-
-
-def _ip(host: str) -> str:
-    """The address in its usual written form, or "" when `host` is not an IP address."""
-    try:
-        return str(ipaddress.ip_address(host))
-    except ValueError:
-        return ""
-
-
-def _ascii(host: str, text: str) -> str:
-    """International domain names are blocked by their ASCII (punycode) form, as URLs carry it."""
-    if host.isascii():
-        return host
-    try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError as error:
-        raise BadRequest(f"not a domain name: {text!r} ({EXAMPLE})") from error
-
 
 async def block_domain(instance: Instance, domain: str, reason: str = "") -> DomainPurge:
     """Blocks a domain (as given by `parse_domain`) and purges what we hold from it. The
@@ -145,7 +77,7 @@ async def is_blocked(instance: Instance, url: str) -> bool:
         host = host_of(url)
     except ValueError:
         return False
-    return bool(host) and storage.host_is_covered(host, (await blocklist(instance)).domains)
+    return bool(host) and host_is_covered(host, (await blocklist(instance)).domains)
 
 
 async def is_account_blocked(instance: Instance, actor: str) -> bool:

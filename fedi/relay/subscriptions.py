@@ -18,6 +18,7 @@ from activitypub.vocab import PUBLIC, Activity, as_id, host_of, same_origin
 
 from .. import storage
 from ..content import plain_text
+from ..domains import parse_domain
 from ..delivery import enqueue
 from ..documents import activity_document, without_context
 from ..instance import Instance
@@ -116,14 +117,8 @@ async def set_subscription_state(instance: Instance, domain: str, decision: str)
 
 
 def parse_subscriber_domain(text: str) -> str:
-    """A subscriber's domain as the relay keys it: host[:port], lower-case (what the admin typed,
-    or a pasted URL)."""
-    value = text.strip().lower()
-    if "://" in value:
-        value = urlsplit(value).netloc
-    if not value or any(char in value for char in "/@ \t") or len(value) > 260:
-        raise BadRequest(f"not a domain: {text!r}")
-    return value
+    """A subscriber's domain as the relay keys it: host[:port] (what the admin typed, or a pasted URL)."""
+    return parse_domain(text, keep_port=True)
 
 
 async def _answer(instance: Instance, tx: storage.Transaction, kind: str, actor: str, inbox: str,

@@ -1,51 +1,52 @@
-"""Storage: the database (SQLite; PostgreSQL for a relay at scale) and the modules of queries.
+"""Storage: the database (SQLite; PostgreSQL for a relay at scale) and its queries, one module
+per entity, each listing its verbs in `__all__`; this package exposes exactly their union.
 
 Functions that take a `Transaction` are steps of a larger transaction opened by the caller
 (`async with db.transaction() as tx`); functions that take a `Database` commit on their own.
 """
 
-from .db import Database, StorageError, Transaction
-from .events import *  # noqa: F401,F403  (upcoming events)
-from .models import (
-    Account,
-    Attachment,
-    Delivery,
-    DomainBlock,
-    DomainPurge,
-    EventFields,
-    Follow,
-    HostState,
-    InboxItem,
-    LocalActor,
-    Post,
-    RelaySubscription,
-    RemoteActor,
-    Session,
-    StoredActivity,
+from . import (
+    accounts,
+    actors,
+    blocks,
+    comments,
+    db,
+    deliveries,
+    dialect,
+    events,
+    follows,
+    inbox,
+    media,
+    models,
+    pages,
+    posts,
+    reactions,
+    queues,
+    relay,
+    settings,
 )
-from .moderation import *  # noqa: F401,F403  (comments waiting for review, blocked accounts)
-from .network import *  # noqa: F401,F403  (the relay's pages and admin)
+from .accounts import *  # noqa: F401,F403  (the desk's accounts and sessions)
+from .actors import *  # noqa: F401,F403  (local and remote actors)
+from .blocks import *  # noqa: F401,F403  (domain and account blocks)
+from .comments import *  # noqa: F401,F403  (comments under review)
+from .db import *  # noqa: F401,F403  (the database and its transactions)
+from .deliveries import *  # noqa: F401,F403  (outgoing activities, deliveries, hosts)
+from .dialect import *  # noqa: F401,F403  (the timestamp format)
+from .events import *  # noqa: F401,F403  (the public calendar)
+from .follows import *  # noqa: F401,F403
+from .inbox import *  # noqa: F401,F403  (received activities)
+from .media import *  # noqa: F401,F403  (photos of posts)
+from .models import *  # noqa: F401,F403  (rows as typed objects)
 from .pages import *  # noqa: F401,F403  (static pages, booklet, greeters, contact messages)
-from .queries import *  # noqa: F401,F403  (the query functions are the storage API)
-from .site import *  # noqa: F401,F403  (accounts, sessions, settings, the desk's posts)
+from .posts import *  # noqa: F401,F403
+from .queues import *  # noqa: F401,F403  (what the two queues share)
+from .reactions import *  # noqa: F401,F403  (likes and boosts)
+from .relay import *  # noqa: F401,F403  (the relay's subscriptions, allowlist, members)
+from .settings import *  # noqa: F401,F403
 
 __all__ = [
-    "Database",
-    "StorageError",
-    "Transaction",
-    "Account",
-    "Attachment",
-    "Delivery",
-    "DomainBlock",
-    "DomainPurge",
-    "EventFields",
-    "Follow",
-    "HostState",
-    "InboxItem",
-    "LocalActor",
-    "Post",
-    "RelaySubscription",
-    "RemoteActor",
-    "Session",
-    "StoredActivity",
+    name
+    for module in (accounts, actors, blocks, comments, db, deliveries, dialect, events, follows, inbox,
+                   media, models, pages, posts, queues, reactions, relay, settings)
+    for name in module.__all__
 ]

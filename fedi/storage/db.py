@@ -26,6 +26,8 @@ from .schema import migrate
 
 log = logging.getLogger(__name__)
 
+__all__ = ["Database", "Reader", "StorageError", "Transaction"]
+
 OPEN_HINT = " (are its directory and file writable by this user, and is the disk not full?)"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 BACKUP_HINT = ("this database is PostgreSQL: back it up with pg_dump (pg_dump -Fc -f FILE URL)"
@@ -230,3 +232,6 @@ class SqliteTransaction(Transaction):
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return list(await self._connection.execute_fetchall(sql, params))
+
+
+Reader = Database | Transaction  # a query that only reads runs on either

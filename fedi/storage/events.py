@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from .db import Reader
 from .models import Post
-from .queries import Reader
 
-__all__ = ["list_public_events_not_over", "list_public_events_over"]
+__all__ = [
+    "list_public_events_not_over",
+    "list_public_events_over",
+]
+
 
 MAX_EVENTS = 500  # far more than an association announces at once
 

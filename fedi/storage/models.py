@@ -9,6 +9,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .db import Row
 
+__all__ = [
+    "Account", "Attachment", "Delivery", "DomainBlock", "DomainPurge", "EventFields", "Follow",
+    "HostState", "InboxItem", "LocalActor", "Post", "RelaySubscription", "RemoteActor", "Session",
+    "StoredActivity",
+]
+
 
 @dataclass(frozen=True)
 class LocalActor:

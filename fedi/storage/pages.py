@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .db import Database, Row, Transaction
-from .queries import Reader, utc_now_iso
+from .db import Database, Reader, Row, Transaction
+from .dialect import utc_now_iso
 
 __all__ = [
     "Page", "Greeter", "GreeterCard", "Message",

@@ -1,7 +1,7 @@
 """PostgreSQL, for a relay that outgrew one machine: the interface of `db.Database` over a pool
 of asyncpg connections, so that several web and delivery processes share one database.
 
-Queries keep SQLite's `?` placeholders: they become `$1..$n` here. The schema is the same list
+Queries keep SQLite's `?` placeholders: they become `$1..$n` (`dialect.to_postgres`). The schema is the same list
 of migrations, translated (`schema.postgres_ddl`), its version kept in a `schema_version` table.
 """
 
@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from functools import lru_cache
-from itertools import count
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +17,7 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from .db import BACKUP_HINT, Database, Dialect, Params, Row, StorageError, Transaction
+from .dialect import to_postgres
 from .schema import TABLES_WITH_ID, migrate
 
 __all__ = ["PostgresDatabase", "PostgresTransaction", "to_postgres", "safe_url", "BACKUP_HINT"]
@@ -34,15 +33,7 @@ SERVER_FAILED = (
     asyncpg.ReadOnlySQLTransactionError,  # a read-only standby
 )
 
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|\?")
 _INSERT_INTO = re.compile(r"\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
-
-
-@lru_cache(maxsize=4096)
-def to_postgres(sql: str) -> str:
-    """`?` placeholders become `$1..$n` (a `?` inside quotes or a comment stays)."""
-    numbers = count(1)
-    return _TOKENS.sub(lambda m: f"${next(numbers)}" if m.group() == "?" else m.group(), sql)
 
 
 def safe_url(url: str) -> str:

@@ -1,29 +1,22 @@
-"""Queries of the admin's pages: comments and their review, blocked accounts, and the
-association's profile and followers as the settings page changes and shows them."""
+"""Comments: remote replies to our posts, as the moderator reviews them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from .db import Row, Transaction
+from .db import Reader, Row, Transaction
+from .dialect import utc_now_iso
 from .models import Post
-from .queries import Reader, utc_now_iso
 
 __all__ = [
     "Comment",
-    "count_comments",
-    "delete_account_block",
-    "delete_comment_edit",
-    "get_comment_by_id",
-    "is_account_blocked",
-    "list_account_blocks",
-    "list_blocked_actors",
     "list_comments",
-    "list_follower_handles",
-    "put_account_block",
+    "count_comments",
+    "get_comment_by_id",
     "put_comment_edit",
-    "set_local_actor_profile",
+    "delete_comment_edit",
 ]
+
 
 _POST_COLUMNS = frozenset(field.name for field in fields(Post))
 
@@ -88,56 +81,3 @@ async def put_comment_edit(tx: Transaction, uri: str, approved_content: str) -> 
 async def delete_comment_edit(tx: Transaction, uri: str) -> None:
     """The admin reviewed the edited comment (approved, hid or deleted it)."""
     await tx.execute("DELETE FROM comment_edits WHERE post_uri = ?", (uri,))
-
-
-# --- blocked accounts ---------------------------------------------------------------------------
-
-
-async def put_account_block(tx: Transaction, actor: str) -> int:
-    """Blocks a remote account: its comments are hidden and it no longer follows us. Returns
-    how many of its comments were hidden."""
-    await tx.execute("INSERT INTO account_blocks (actor, created_at) VALUES (?, ?)"
-                     " ON CONFLICT(actor) DO NOTHING", (actor, utc_now_iso()))
-    await tx.execute("DELETE FROM follows WHERE follower = ?"
-                     " AND followee IN (SELECT uri FROM local_actors)", (actor,))
-    return await tx.rowcount(
-        "UPDATE posts SET status = 'hidden' WHERE author = ? AND is_local = 0"
-        " AND in_reply_to IS NOT NULL AND status IN ('pending', 'published')", (actor,))
-
-
-async def delete_account_block(tx: Transaction, actor: str) -> bool:
-    return await tx.rowcount("DELETE FROM account_blocks WHERE actor = ?", (actor,)) > 0
-
-
-async def is_account_blocked(db: Reader, actor: str) -> bool:
-    row = await db.fetchone("SELECT 1 FROM account_blocks WHERE actor = ?", (actor,))
-    return row is not None
-
-
-async def list_blocked_actors(db: Reader) -> set[str]:
-    return {row[0] for row in await db.fetchall("SELECT actor FROM account_blocks")}
-
-
-async def list_account_blocks(db: Reader) -> list[tuple[str, str]]:
-    """Blocked accounts as (handle or URI, actor URI), in the order they were blocked."""
-    rows = await db.fetchall(
-        "SELECT b.actor, r.preferred_username, r.host FROM account_blocks b"
-        " LEFT JOIN remote_actors r ON r.uri = b.actor ORDER BY b.created_at, b.actor")
-    return [(f"@{row[1]}@{row[2]}" if row[1] else row[0], row[0]) for row in rows]
-
-
-# --- the association's profile and followers ----------------------------------------------------
-
-
-async def set_local_actor_profile(tx: Transaction, uri: str, name: str, summary: str) -> None:
-    await tx.execute("UPDATE local_actors SET name = ?, summary = ? WHERE uri = ?", (name, summary, uri))
-
-
-async def list_follower_handles(db: Reader, followee: str, limit: int) -> list[tuple[str, str]]:
-    """The accepted followers of a local actor as (handle, profile URL), oldest first."""
-    rows = await db.fetchall(
-        "SELECT r.preferred_username, r.host, r.uri FROM follows f"
-        " JOIN remote_actors r ON r.uri = f.follower WHERE f.followee = ? AND f.state = 'accepted'"
-        " AND r.preferred_username IS NOT NULL ORDER BY f.created_at, r.uri LIMIT ?",
-        (followee, limit))
-    return [(f"@{row[0]}@{row[1]}", row[2]) for row in rows]

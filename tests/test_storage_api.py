@@ -1,0 +1,32 @@
+"""The storage API as its callers see it: `storage.<verb>`, one module per entity behind it."""
+
+from __future__ import annotations
+
+import inspect
+import types
+
+from fedi import storage
+
+
+def test_storage_exposes_exactly_the_verbs_its_modules_list():
+    """Given the storage package, when a caller looks at its names, then it finds each module's
+    `__all__` and nothing else: no standard-library module or helper leaks (`storage.json`)."""
+    modules = {name: value for name, value in vars(storage).items() if isinstance(value, types.ModuleType)}
+    # the PostgreSQL driver is loaded on demand (`Database.open`), not re-exported
+    listed = [name for key, module in modules.items() if key != "postgres"
+              for name in getattr(module, "__all__", [])]
+    public = {name for name in vars(storage) if not name.startswith("_") and name not in modules}
+
+    assert public == set(storage.__all__) == set(listed)
+    assert len(listed) == len(set(listed)), "one name listed by two modules"
+    assert all(module.__name__.startswith("fedi.storage.") for module in modules.values())
+    assert not {"json", "urlsplit", "ipaddress", "datetime", "Any"} & public
+
+
+def test_each_query_is_typed_and_defined_where_it_is_listed():
+    for name in storage.__all__:
+        value = getattr(storage, name)
+        if inspect.iscoroutinefunction(value):
+            signature = inspect.signature(value)
+            assert signature.return_annotation is not inspect.Signature.empty, name
+            assert all(p.annotation is not inspect.Parameter.empty for p in signature.parameters.values()), name
