@@ -18,9 +18,9 @@ from activitypub.vocab import PUBLIC, Activity, as_id, host_of, same_origin
 
 from .. import storage
 from ..content import plain_text
-from ..domains import parse_domain
 from ..delivery import enqueue
 from ..documents import activity_document, without_context
+from ..domains import parse_domain
 from ..instance import Instance
 from ..remote import get_actor
 from ..storage import RelaySubscription

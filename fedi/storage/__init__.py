@@ -20,8 +20,8 @@ from . import (
     models,
     pages,
     posts,
-    reactions,
     queues,
+    reactions,
     relay,
     settings,
 )

@@ -1,8 +1,8 @@
 """PostgreSQL, for a relay that outgrew one machine: the interface of `db.Database` over a pool
 of asyncpg connections, so that several web and delivery processes share one database.
 
-Queries keep SQLite's `?` placeholders: they become `$1..$n` (`dialect.to_postgres`). The schema is the same list
-of migrations, translated (`schema.postgres_ddl`), its version kept in a `schema_version` table.
+Queries keep SQLite's `?` placeholders: they become `$1..$n` (`dialect.to_postgres`). The schema is
+the same list of migrations, translated (`schema.postgres_ddl`), its version kept in a `schema_version` table.
 """
 
 from __future__ import annotations
