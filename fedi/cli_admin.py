@@ -61,7 +61,7 @@ def add_admin_commands(sub: Any, with_instance: Callable[..., Callable[[argparse
     actions = admin.add_subparsers(dest="admin_command", required=True)
 
     def action(name: str, handler: Any, help: str) -> argparse.ArgumentParser:
-        p = actions.add_parser(name, help=help)
+        p: argparse.ArgumentParser = actions.add_parser(name, help=help)
         p.add_argument("--dir", required=True, help="the instance's data directory")
         p.set_defaults(handler=with_instance(handler))
         return p

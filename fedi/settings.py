@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
 
 from . import storage
 
@@ -24,15 +25,12 @@ class SiteSettings:
     @classmethod
     def from_values(cls, values: dict[str, str]) -> SiteSettings:
         """Reads stored values, keeping the default for anything missing or malformed."""
-        settings = cls()
+        known: dict[str, Any] = {}
         for field in fields(cls):
             raw = values.get(field.name)
-            if raw is None:
-                continue
-            if field.type in (bool, "bool"):
-                settings = replace(settings, **{field.name: raw == "1"})
-            else:
-                settings = replace(settings, **{field.name: raw})
+            if raw is not None:
+                known[field.name] = raw == "1" if field.type in (bool, "bool") else raw
+        settings = cls(**known)
         if not COLOUR_PATTERN.match(settings.colour):
             settings = replace(settings, colour=DEFAULT_COLOUR)
         return settings

@@ -44,7 +44,7 @@ _COMMENTS = (
 def _comment(row: Row) -> Comment:
     data = dict(row)
     post_columns = {key: value for key, value in data.items() if key in _POST_COLUMNS}
-    post = Post.from_row(post_columns)  # type: ignore[arg-type]  # a dict reads like a row
+    post = Post.from_row(post_columns)
     handle = f"@{data['x_username']}@{data['x_host']}" if data["x_username"] else post.author
     title = data["x_parent_title"] or (data["x_parent_source"] or "")[:60]
     return Comment(post=post, author_handle=handle, author_name=data["x_name"] or "",
