@@ -45,6 +45,13 @@ setup_postgres() {
     fi
 }
 
+check_code() {
+    # Lint and types before the tests: ruff everywhere, mypy strict for activitypub/ and at the
+    # level set in pyproject.toml for fedi/ and web/ (zero errors in each).
+    .venv/bin/ruff check .
+    .venv/bin/mypy activitypub fedi web
+}
+
 case "${1:-}" in
     demo)
         setup_python
@@ -58,6 +65,7 @@ case "${1:-}" in
         setup_browser
         setup_postgres
         shift
+        check_code
         exec .venv/bin/python -m pytest -q "$@"
         ;;
     messages)
