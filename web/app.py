@@ -21,7 +21,7 @@ from fedi.instance import Instance
 from fedi.storage import StorageError
 from fedi.workers import IDLE_POLL_SECONDS, TENANT_IDLE_POLL_SECONDS, Workers
 
-from . import auth, desk, events_pages, federation, feeds, media, network_pages, pages, site_pages
+from . import agenda, auth, desk, federation, feeds, media, relay_site, site_greeters, site_news
 from .admission import BODY_TIMEOUT_SECONDS, InboxLimits
 from .auth import CsrfError, Forbidden, ForeignOrigin, LoginRequired, login_redirect
 from .context import InstanceMiddleware
@@ -139,8 +139,8 @@ def create_app(
                     await instance.close()
 
     app = Starlette(
-        routes=[*federation.routes, *pages.routes, *site_pages.routes, *events_pages.routes,
-                *network_pages.routes, *media.routes, *feeds.routes, *auth.routes, *desk.routes,
+        routes=[*federation.routes, *site_news.routes, *site_greeters.routes, *agenda.routes,
+                *relay_site.routes, *media.routes, *feeds.routes, *auth.routes, *desk.routes,
                 Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")],
         middleware=[Middleware(SecurityHeadersMiddleware),  # outermost: on "unknown host" too
                     Middleware(InstanceMiddleware, resolve=resolve)],

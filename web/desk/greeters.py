@@ -18,7 +18,7 @@ from fedi.storage import Greeter
 from ..auth import read_form, require_session
 from ..context import instance_of
 from ..rendering import gettext, render
-from ..site_pages import is_email
+from ..site_greeters import is_email
 from .forms import FormError, text_field
 from .photos import MEGABYTE, REFUSALS
 

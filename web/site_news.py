@@ -15,7 +15,7 @@ from fedi.instance import Instance
 from fedi.relay import network
 from fedi.storage import LocalActor, Post
 
-from . import events_pages
+from . import agenda
 from .context import instance_of
 from .i18n import LANGUAGE_COOKIE, LANGUAGES
 from .params import parse_int
@@ -65,7 +65,7 @@ async def actor_page(request: Request, instance: Instance, actor: LocalActor) ->
         "follower_list": await storage.list_follower_handles(instance.db, actor.uri, LISTED_FOLLOWERS)
         if instance.settings.list_followers else [],
         "posts": await post_views(instance, [post for post in posts if not post.is_event]),
-        "upcoming": await events_pages.upcoming_on_home(request, instance),
+        "upcoming": await agenda.upcoming_on_home(request, instance),
     })
 
 
@@ -92,7 +92,7 @@ async def post_page(request: Request, instance: Instance, post: Post) -> Respons
     return render(request, "post.html", {
         "view": (await post_views(instance, [post]))[0],
         "comments": [comment for comment in comments if comment.visibility in ("public", "unlisted")],
-        "event": events_pages.event_details(request, instance, post),
+        "event": agenda.event_details(request, instance, post),
     }, status_code=410 if post.is_deleted else 200)
 
 
