@@ -1,30 +1,24 @@
-"""The public website: home, news archive, a post's page, the relay's network pages, the logo,
-the theme colour and the language switch."""
+"""The association's news on its site: the home page (on the relay, the relay's home), the
+news archive and a post's page (also what its ActivityPub id shows in a browser)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from activitypub.errors import NotFound
 from fedi import storage
 from fedi.instance import Instance
-from fedi.relay import network
 from fedi.storage import LocalActor, Post
 
-from . import agenda
+from . import agenda, relay_site
 from .context import instance_of
-from .i18n import LANGUAGE_COOKIE, LANGUAGES
 from .params import parse_int
 from .rendering import render
 
 HOME_POSTS = 10
 LISTED_FOLLOWERS = 100  # on the home page, when the association chose to show them
 ARCHIVE_PAGE = 20
-NETWORK_POSTS = 20
 
 
 async def post_views(instance: Instance, posts: list[Post]) -> list[dict[str, object]]:
@@ -39,20 +33,8 @@ async def post_views(instance: Instance, posts: list[Post]) -> list[dict[str, ob
 async def home(request: Request) -> Response:
     instance = instance_of(request)
     if instance.config.role == "relay":
-        return await network_page(request, instance)
+        return await relay_site.home(request, instance)
     return await actor_page(request, instance, instance.association)
-
-
-async def network_page(request: Request, instance: Instance) -> Response:
-    """The relay's home: the latest public news of every association in the network, or of
-    one region's (`?region=`)."""
-    region = request.query_params.get("region", "")[:100]
-    posts = await network.news(instance, NETWORK_POSTS, region)
-    subscriptions = await storage.list_relay_subscriptions(instance.db, "accepted")
-    members = {member.url: member for member in await network.associations(instance)}
-    return render(request, "network.html", {
-        "posts": posts, "members": members, "associations": len(subscriptions), "region": region,
-        "regions": await network.regions(instance)})
 
 
 async def actor_page(request: Request, instance: Instance, actor: LocalActor) -> Response:
@@ -96,49 +78,7 @@ async def post_page(request: Request, instance: Instance, post: Post) -> Respons
     }, status_code=410 if post.is_deleted else 200)
 
 
-async def logo(request: Request) -> Response:
-    """The association's logo: DIR/logo.png when it has one, else the network's."""
-    own = instance_of(request).directory / "logo.png"
-    path = own if own.is_file() else Path(__file__).parent / "static" / "logo.png"
-    return FileResponse(path, media_type="image/png", headers={"Cache-Control": "public, max-age=3600"})
-
-
-async def theme(request: Request) -> Response:
-    """The association's accent colour over the network theme (validated when saved)."""
-    colour = instance_of(request).settings.colour
-    return Response(f":root {{ --accent: {colour}; }}\n", media_type="text/css",
-                    headers={"Cache-Control": "public, max-age=300"})
-
-
-async def choose_language(request: Request) -> Response:
-    """The language switch: remembered in a cookie, back to the page the visitor was on."""
-    language = request.query_params.get("to", "")
-    target = request.query_params.get("next", "/")
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = "/"
-    response = RedirectResponse(target, status_code=303)
-    if language in LANGUAGES:
-        response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 24 * 3600, samesite="lax")
-    return response
-
-
-async def directory(request: Request) -> Response:
-    """The relay's directory of associations: name, handle and link, from their own actors."""
-    instance = instance_of(request)
-    if instance.config.role != "relay":
-        raise NotFound("only the relay has a directory")
-    region = request.query_params.get("region", "")[:100]
-    return render(request, "directory.html", {
-        "associations": await network.associations(instance, region),
-        "region": region, "regions": await network.regions(instance),
-    })
-
-
 routes = [
     Route("/", home),
     Route("/news", news),
-    Route("/logo.png", logo),
-    Route("/theme.css", theme),
-    Route("/language", choose_language),
-    Route("/associations", directory),
 ]

@@ -21,7 +21,7 @@ from ..context import instance_of
 from ..i18n import N_
 from ..params import parse_int
 from ..rendering import gettext, render
-from ..site_greeters import anchor_of
+from ..site_about import anchor_of
 from .forms import FormError, read_editor_form, text_field, too_long
 
 MAX_TITLE = 200
