@@ -4,11 +4,14 @@ route added without documentation (or moved to another module) fails here."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 from pathlib import Path
 
 from starlette.routing import Mount, Route
 
+import web
 from web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,17 +29,31 @@ def documented_map() -> dict[str, set[str]]:
     return documented
 
 
+def route_modules() -> dict[int, str]:
+    """id(route) → the file of the module whose `routes` list holds it (the area's own module,
+    not web/desk/__init__.py that gathers the desk's, nor web/app.py that gathers them all)."""
+    owners: dict[int, str] = {}
+    for info in pkgutil.walk_packages(web.__path__, "web."):
+        module = importlib.import_module(info.name)
+        if info.ispkg or info.name == "web.app":
+            continue
+        for route in getattr(module, "routes", ()):
+            owners[id(route)] = info.name.replace(".", "/") + ".py"
+    return owners
+
+
 def served_map(instance) -> dict[str, set[str]]:
     """Module file → the URL templates of the routes it serves, read from the app itself."""
+    owners = route_modules()
     served: dict[str, set[str]] = {}
     for route in create_app(instance, run_workers=False).routes:
-        if isinstance(route, Route):
-            module, path = route.endpoint.__module__, route.path
-        elif isinstance(route, Mount):
-            module, path = "web.app", route.path + "/{path}"
+        if isinstance(route, Mount):
+            module, path = "web/app.py", route.path + "/{path}"
+        elif isinstance(route, Route):
+            module, path = owners[id(route)], route.path
         else:
             raise AssertionError(f"a route of an unknown kind: {route!r}")
-        served.setdefault(module.replace(".", "/") + ".py", set()).add(CONVERTER.sub("}", path))
+        served.setdefault(module, set()).add(CONVERTER.sub("}", path))
     return served
 
 
