@@ -105,7 +105,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own errors (no such route, wrong method): a page for browsers."""
     assert isinstance(exc, HTTPException)
     if _wants_html(request):
-        return error_page(request, exc.status_code, exc.headers)
+        return error_page(request, exc.status_code, dict(exc.headers) if exc.headers else None)
     return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
 
 

@@ -55,5 +55,5 @@ def N_(message: str) -> str:
 def pick_language(cookie: str | None, default: str) -> str:
     """The visitor's choice (a cookie set by the language switch), else the association's."""
     if cookie in LANGUAGES:
-        return cookie  # type: ignore[return-value]
+        return cookie
     return default if default in LANGUAGES else DEFAULT_LANGUAGE
