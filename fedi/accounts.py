@@ -35,6 +35,10 @@ class AccountError(ValueError):
     """A username, role or password that cannot be used; the message says why."""
 
 
+class LastAdmin(AccountError):
+    """The only admin account cannot be deleted: nobody could run the desk any more."""
+
+
 def new_password() -> str:
     return secrets.token_urlsafe(12)
 
@@ -62,6 +66,13 @@ async def create_account(db: Database, username: str, role: str,
     check_new_password(password)
     account = await storage.put_account(db, username, await hash_password(password), role)
     return account, password
+
+
+async def delete_account(db: Database, account: Account) -> None:
+    """The account goes, and its sessions end; never the last admin (LastAdmin)."""
+    if account.is_admin and await storage.count_admins(db) <= 1:
+        raise LastAdmin(f"{account.username} is the only admin account")
+    await storage.delete_account(db, account.id)
 
 
 async def authenticate(db: Database, username: str, password: str) -> Account | None:

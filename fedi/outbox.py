@@ -153,13 +153,33 @@ async def edit_post(
     return edited
 
 
-async def republish_for_audience(instance: Instance, uri: str, visibility: str) -> Post:
-    """A published post goes out again, same text, photos and event details, for `visibility`,
-    and the old one is deleted (its Delete federates). The new one is published first, so
-    nothing is lost if the deletion fails."""
+async def save_post(
+    instance: Instance, uri: str, text: str, *, title: str | None = None,
+    media: list[tuple[int, str]] | None = None, event: EventFields | None = None,
+    visibility: str | None = None, status: str = "draft", scheduled_at: str | None = None,
+) -> Post:
+    """What the editor's Save does: the new text (as `edit_post`), then a post not yet published
+    is published now (`status` "published"), scheduled at `scheduled_at` (a time already past
+    publishes it now) or kept as a draft. A published post stays published."""
+    if status not in ("published", "draft", "scheduled"):
+        raise BadRequest(f"unknown status {status!r}")
+    post = await edit_post(instance, uri, text, title=title, media=media, event=event,
+                           visibility=visibility)
+    if post.status == "published":
+        return post
+    if status == "published":
+        return await publish_now(instance, uri)
+    return await keep_for_later(instance, uri, scheduled_at if status == "scheduled" else None)
+
+
+async def republish_for_other_audience(instance: Instance, uri: str) -> Post:
+    """A published post goes out again, same text, photos and event details, for the other
+    audience (public ↔ followers only), and the old one is deleted (its Delete federates). The
+    new one is published first, so nothing is lost if the deletion fails."""
     post = await _own_post(instance, uri)
     if post.status != "published":
         raise BadRequest(f"{uri} is not published")
+    visibility = "public" if post.visibility == "followers" else "followers"
     author = await instance.get_local_actor(post.author)
     media = [(photo.media_id, photo.alt) for photo in await storage.list_attachments(instance.db, uri)]
     event = EventFields(post.event_start, post.event_end, post.event_place,

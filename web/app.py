@@ -21,7 +21,19 @@ from fedi.instance import Instance
 from fedi.storage import StorageError
 from fedi.workers import IDLE_POLL_SECONDS, TENANT_IDLE_POLL_SECONDS, Workers
 
-from . import auth, desk, events_pages, federation, feeds, media, network_pages, pages, site_pages
+from . import (
+    agenda,
+    auth,
+    desk,
+    federation,
+    feeds,
+    media,
+    relay_site,
+    site_about,
+    site_frame,
+    site_greeters,
+    site_news,
+)
 from .admission import BODY_TIMEOUT_SECONDS, InboxLimits
 from .auth import CsrfError, Forbidden, ForeignOrigin, LoginRequired, login_redirect
 from .context import InstanceMiddleware
@@ -33,6 +45,21 @@ from .rendering import gettext, render
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
+
+ROUTES = [  # one module per area of the site; README.md ("Web routes") lists their URLs
+    *federation.routes,     # WebFinger, NodeInfo, actors, inboxes, collections, objects
+    *site_news.routes,      # the home page, the news archive
+    *site_about.routes,     # who we are, meet us, the welcome booklet
+    *site_greeters.routes,  # the greeters and the contact form
+    *agenda.routes,         # the agenda and its calendar files
+    *feeds.routes,          # RSS and Atom
+    *site_frame.routes,     # the logo, the accent colour, the language switch
+    *media.routes,          # the photos
+    *relay_site.routes,     # the relay's directory, association pages, statistics
+    *auth.routes,           # log in, log out
+    *desk.routes,           # the desk, one module per area in web/desk/
+    Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+]
 
 
 ERROR_MESSAGES = {
@@ -78,7 +105,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own errors (no such route, wrong method): a page for browsers."""
     assert isinstance(exc, HTTPException)
     if _wants_html(request):
-        return error_page(request, exc.status_code, exc.headers)
+        return error_page(request, exc.status_code, dict(exc.headers) if exc.headers else None)
     return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
 
 
@@ -139,9 +166,7 @@ def create_app(
                     await instance.close()
 
     app = Starlette(
-        routes=[*federation.routes, *pages.routes, *site_pages.routes, *events_pages.routes,
-                *network_pages.routes, *media.routes, *feeds.routes, *auth.routes, *desk.routes,
-                Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")],
+        routes=ROUTES,
         middleware=[Middleware(SecurityHeadersMiddleware),  # outermost: on "unknown host" too
                     Middleware(InstanceMiddleware, resolve=resolve)],
         exception_handlers={ActivityPubError: activitypub_error, StorageError: storage_error,

@@ -38,7 +38,7 @@ from fedi.documents import (
 from fedi.instance import Instance
 from fedi.storage import LocalActor
 
-from . import pages
+from . import site_news
 from .admission import check_inbox_rate, inbox_limits, read_body
 from .context import instance_of
 from .negotiation import ActivityJSONResponse, vary_accept, wants_activitypub, wants_actor_document
@@ -114,7 +114,7 @@ async def actor(request: Request) -> Response:
     instance = instance_of(request)
     local = await _actor_by_username(instance, request.path_params["username"])
     if not wants_actor_document(request):
-        return vary_accept(await pages.actor_page(request, instance, local))
+        return vary_accept(await site_news.actor_page(request, instance, local))
     return vary_accept(ActivityJSONResponse(actor_document(local, instance.config, instance.logo_version)))
 
 
@@ -219,7 +219,7 @@ async def post(request: Request) -> Response:
     if found is None or found.visibility not in ("public", "unlisted") or not found.is_visible:
         raise NotFound("no such post")
     if not wants_activitypub(request):
-        return vary_accept(await pages.post_page(request, instance, found))
+        return vary_accept(await site_news.post_page(request, instance, found))
     if found.is_deleted:
         return vary_accept(ActivityJSONResponse(tombstone_document(found), status_code=410))
     attachments = await storage.list_attachments(instance.db, found.uri)

@@ -81,11 +81,12 @@ async def delete(request: Request) -> Response:
     await read_form(request)
     db = instance_of(request).db
     account = await _account(request)
-    if account.is_admin and await storage.count_admins(db) <= 1:
+    try:
+        await accounts.delete_account(db, account)
+    except accounts.LastAdmin:
         return await _page(request, error=gettext(
             request, "This is the only admin account: create another admin before deleting it."),
             status_code=400)
-    await storage.delete_account(db, account.id)
     return RedirectResponse("/desk/accounts?done=deleted", status_code=303)
 
 

@@ -18,8 +18,9 @@ from fedi.storage import Greeter
 from ..auth import read_form, require_session
 from ..context import instance_of
 from ..rendering import gettext, render
-from ..site_pages import is_email
+from ..site_greeters import is_email
 from .forms import FormError, text_field
+from .ordering import OrderedList
 from .photos import MEGABYTE, REFUSALS
 
 PHOTO_SIDE = 800  # pixels on the long side: a portrait on a card needs no more
@@ -70,21 +71,6 @@ async def save(request: Request) -> Response:
         return await _form(request, greeter, dict(form), str(error), status_code=400)
     await storage.update_greeter(instance_of(request).db, greeter.id, media_id=media_id, **fields)
     return RedirectResponse(f"/desk/greeters/{greeter.id}?saved=1", status_code=303)
-
-
-async def delete(request: Request) -> Response:
-    await read_form(request)
-    greeter = await _greeter(request)
-    await storage.delete_greeter(instance_of(request).db, greeter.id)
-    return RedirectResponse("/desk/greeters?done=deleted", status_code=303)
-
-
-async def move(request: Request) -> Response:
-    form = await read_form(request)
-    greeter = await _greeter(request)
-    step = -1 if text_field(form, "direction", 10) == "up" else 1
-    await storage.move_greeter(instance_of(request).db, greeter.id, step)
-    return RedirectResponse(f"/desk/greeters#greeter-{greeter.id}", status_code=303)
 
 
 def _fields(request: Request, form: FormData) -> dict[str, str]:
@@ -139,12 +125,15 @@ async def _form(request: Request, greeter: Greeter | None, values: Mapping[str, 
     }, status_code=status_code)
 
 
+GREETERS = OrderedList(_greeter, storage.delete_greeter, storage.move_greeter,
+                       deleted_url="/desk/greeters?done=deleted", moved_url="/desk/greeters#greeter-{id}")
+
 routes = [
     Route("/desk/greeters", list_page, methods=["GET"]),
     Route("/desk/greeters/new", new_form, methods=["GET"]),
     Route("/desk/greeters/new", create, methods=["POST"]),
     Route("/desk/greeters/{greeter_id:id}", edit_form, methods=["GET"]),
     Route("/desk/greeters/{greeter_id:id}", save, methods=["POST"]),
-    Route("/desk/greeters/{greeter_id:id}/delete", delete, methods=["POST"]),
-    Route("/desk/greeters/{greeter_id:id}/move", move, methods=["POST"]),
+    Route("/desk/greeters/{greeter_id:id}/delete", GREETERS.delete_item, methods=["POST"]),
+    Route("/desk/greeters/{greeter_id:id}/move", GREETERS.move_item, methods=["POST"]),
 ]

@@ -16,13 +16,14 @@ from fedi import storage
 from fedi.content import render_markdown
 from fedi.storage import Page
 
-from ..auth import read_form, require_session
+from ..auth import require_session
 from ..context import instance_of
 from ..i18n import N_
 from ..params import parse_int
 from ..rendering import gettext, render
-from ..site_pages import anchor_of
+from ..site_about import anchor_of
 from .forms import FormError, read_editor_form, text_field, too_long
+from .ordering import OrderedList
 
 MAX_TITLE = 200
 MAX_TEXT = 50_000
@@ -143,21 +144,6 @@ async def save_section(request: Request) -> Response:
     return RedirectResponse(f"/desk/pages/booklet/{section.id}?saved=1", status_code=303)
 
 
-async def delete_section(request: Request) -> Response:
-    await read_form(request)
-    section = await _section(request)
-    await storage.delete_booklet_section(instance_of(request).db, section.id)
-    return RedirectResponse("/desk/pages?done=deleted#booklet", status_code=303)
-
-
-async def move_section(request: Request) -> Response:
-    form = await read_form(request)
-    section = await _section(request)
-    step = -1 if text_field(form, "direction", 10) == "up" else 1
-    await storage.move_booklet_section(instance_of(request).db, section.id, step)
-    return RedirectResponse(f"/desk/pages#section-{section.id}", status_code=303)
-
-
 def _page_fields(request: Request, form: FormData, *, title_required: bool) -> tuple[str, str]:
     title = text_field(form, "title", MAX_TITLE + 1)
     text = text_field(form, "text", MAX_TEXT + 1)
@@ -201,14 +187,17 @@ def _editor(request: Request, kind: str, values: Mapping[str, object], error: st
     }, status_code=status_code)
 
 
+BOOKLET = OrderedList(_section, storage.delete_booklet_section, storage.move_booklet_section,
+                      deleted_url="/desk/pages?done=deleted#booklet", moved_url="/desk/pages#section-{id}")
+
 routes = [
     Route("/desk/pages", overview, methods=["GET"]),
     Route("/desk/pages/booklet/new", new_section_form, methods=["GET"]),
     Route("/desk/pages/booklet/new", create_section, methods=["POST"]),
     Route("/desk/pages/booklet/{section_id:id}", section_form, methods=["GET"]),
     Route("/desk/pages/booklet/{section_id:id}", save_section, methods=["POST"]),
-    Route("/desk/pages/booklet/{section_id:id}/delete", delete_section, methods=["POST"]),
-    Route("/desk/pages/booklet/{section_id:id}/move", move_section, methods=["POST"]),
+    Route("/desk/pages/booklet/{section_id:id}/delete", BOOKLET.delete_item, methods=["POST"]),
+    Route("/desk/pages/booklet/{section_id:id}/move", BOOKLET.move_item, methods=["POST"]),
     Route("/desk/pages/{kind}", single_page_form, methods=["GET"]),
     Route("/desk/pages/{kind}", save_single_page, methods=["POST"]),
 ]

@@ -3,6 +3,7 @@ later or as a draft, editing and deleting (which federate as Update and Delete).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 
 from starlette.datastructures import FormData
@@ -13,7 +14,6 @@ from starlette.routing import Route
 from activitypub.errors import ActivityPubError, NotFound
 from fedi import outbox, storage
 from fedi.content import render_markdown
-from fedi.instance import Instance
 from fedi.outbox import MAX_TEXT_LENGTH, MAX_TITLE_LENGTH, AudienceFixed
 from fedi.storage import Attachment, Post
 
@@ -26,6 +26,18 @@ from .forms import FormError, read_editor_form, text_field, too_long
 DESK_LIST = 50
 ACTIONS = ("publish", "draft", "schedule")
 VISIBILITIES = {"public": "public", "members": "followers"}
+
+
+@dataclass(frozen=True)
+class PostFields:
+    """The editor's form, checked. `visibility` is None when the form has no audience (a
+    published post's is fixed); `status` is what the editor asked: published, draft, scheduled."""
+
+    title: str
+    text: str
+    visibility: str | None
+    status: str
+    scheduled_at: str | None
 
 
 async def dashboard(request: Request) -> Response:
@@ -60,9 +72,8 @@ async def create_post(request: Request) -> Response:
         event = events.event_from_form(request, form, instance.config.timezone) if kind == "event" else None
         media = await photos.attachments_from_form(request, instance, form, [])
         post = await outbox.publish_post(
-            instance, fields["text"], title=fields["title"] or None,
-            visibility=fields["visibility"] or "public",
-            media=media, event=event, status=fields["status"], scheduled_at=fields["scheduled_at"])
+            instance, fields.text, title=fields.title or None, visibility=fields.visibility or "public",
+            media=media, event=event, status=fields.status, scheduled_at=fields.scheduled_at)
     except (FormError, ActivityPubError) as error:
         return _editor(request, None, kind, dict(form), str(error), status_code=400)
     return RedirectResponse(f"/desk/posts/{post.id}?saved={_saved(post, fields)}", status_code=303)
@@ -92,9 +103,9 @@ async def save_post(request: Request) -> Response:
         event = events.event_from_form(request, form, instance.config.timezone) if post.is_event else None
         current = await storage.list_attachments(instance.db, post.uri)
         media = await photos.attachments_from_form(request, instance, form, current)
-        post = await outbox.edit_post(instance, post.uri, fields["text"], title=fields["title"],
-                                      media=media, event=event, visibility=fields["visibility"])
-        post = await _apply_action(instance, post, fields)
+        post = await outbox.save_post(instance, post.uri, fields.text, title=fields.title, media=media,
+                                      event=event, visibility=fields.visibility, status=fields.status,
+                                      scheduled_at=fields.scheduled_at)
     except AudienceFixed:
         message = gettext(request, "The audience of a post already published cannot change: delete it"
                           " and publish it again (button below). Nothing was changed.")
@@ -107,18 +118,9 @@ async def save_post(request: Request) -> Response:
                             status_code=303)
 
 
-async def _apply_action(instance: Instance, post: Post, fields: dict[str, str | None]) -> Post:
-    """Publish, schedule or keep as a draft what was saved (a published post stays published)."""
-    if post.status == "published":
-        return post
-    if fields["status"] == "published":
-        return await outbox.publish_now(instance, post.uri)
-    return await outbox.keep_for_later(instance, post.uri, fields["scheduled_at"])
-
-
-def _saved(post: Post, fields: dict[str, str | None], was_published: bool = False) -> str:
+def _saved(post: Post, fields: PostFields, was_published: bool = False) -> str:
     """What the editor says once saved: a post scheduled at a time already past went out now."""
-    if fields["status"] == "scheduled" and post.status == "published" and not was_published:
+    if fields.status == "scheduled" and post.status == "published" and not was_published:
         return "past"
     return post.status
 
@@ -127,8 +129,7 @@ async def republish(request: Request) -> Response:
     """A published post is deleted and published again for the other audience."""
     await read_form(request)
     post = await _desk_post(request)
-    other = "public" if post.visibility == "followers" else "followers"
-    again = await outbox.republish_for_audience(instance_of(request), post.uri, other)
+    again = await outbox.republish_for_other_audience(instance_of(request), post.uri)
     return RedirectResponse(f"/desk/posts/{again.id}?saved=republished", status_code=303)
 
 
@@ -152,7 +153,7 @@ async def preview(request: Request) -> Response:
     return HTMLResponse(render_markdown(text))
 
 
-def _post_fields(request: Request, form: FormData) -> dict[str, str | None]:
+def _post_fields(request: Request, form: FormData) -> PostFields:
     title = text_field(form, "title", MAX_TITLE_LENGTH + 1)
     text = text_field(form, "text", MAX_TEXT_LENGTH + 1)
     if not text:
@@ -174,8 +175,7 @@ def _post_fields(request: Request, form: FormData) -> dict[str, str | None]:
         except ValueError:
             raise FormError(gettext(request, "Give the date and time to publish at.")) from None
     status = {"publish": "published", "draft": "draft", "schedule": "scheduled"}[action]
-    return {"title": title, "text": text, "visibility": visibility, "status": status,
-            "scheduled_at": scheduled_at}
+    return PostFields(title, text, visibility, status, scheduled_at)
 
 
 async def _desk_post(request: Request) -> Post:

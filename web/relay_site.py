@@ -1,5 +1,5 @@
-"""The relay's own pages besides its home and directory: one page per association of the
-network, and the network's statistics."""
+"""The relay's site: its home (the network's latest news), the directory of associations, one
+page per association of the network, and the network's statistics."""
 
 from __future__ import annotations
 
@@ -10,12 +10,37 @@ from starlette.routing import Route
 from activitypub.errors import NotFound
 from fedi import storage
 from fedi.content import plain_text
+from fedi.instance import Instance
+from fedi.relay import network
 from fedi.relay.statistics import network_statistics
 
 from .context import relay_of
 from .rendering import render
 
+NETWORK_POSTS = 20
 ASSOCIATION_POSTS = 20
+
+
+async def home(request: Request, instance: Instance) -> Response:
+    """The relay's home: the latest public news of every association in the network, or of
+    one region's (`?region=`)."""
+    region = request.query_params.get("region", "")[:100]
+    posts = await network.news(instance, NETWORK_POSTS, region)
+    subscriptions = await storage.list_relay_subscriptions(instance.db, "accepted")
+    members = {member.url: member for member in await network.associations(instance)}
+    return render(request, "network.html", {
+        "posts": posts, "members": members, "associations": len(subscriptions), "region": region,
+        "regions": await network.regions(instance)})
+
+
+async def directory(request: Request) -> Response:
+    """The relay's directory of associations: name, handle and link, from their own actors."""
+    instance = relay_of(request)
+    region = request.query_params.get("region", "")[:100]
+    return render(request, "directory.html", {
+        "associations": await network.associations(instance, region),
+        "region": region, "regions": await network.regions(instance),
+    })
 
 
 async def association(request: Request) -> Response:
@@ -41,6 +66,7 @@ async def statistics(request: Request) -> Response:
 
 
 routes = [
+    Route("/associations", directory),
     Route("/associations/{domain}", association),
     Route("/stats", statistics),
 ]

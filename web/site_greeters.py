@@ -1,5 +1,4 @@
-"""The association's own pages for visitors: who we are, where and when to meet us, the welcome
-booklet, the greeters and the form to write to one of them.
+"""The association's greeters on its site: their cards and the form to write to one of them.
 
 A greeter's e-mail never reaches these pages: they read `GreeterCard`s, which have none. A
 message through the contact form is stored for the desk (the sender's e-mail is shown there
@@ -10,7 +9,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +20,7 @@ from starlette.routing import Route
 
 from activitypub.errors import NotFound, TooLarge
 from fedi import storage
-from fedi.storage import GreeterCard, Page
+from fedi.storage import GreeterCard
 
 from .admission import read_body
 from .auth import refuse_foreign_origin
@@ -43,44 +41,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # keeps tab and line feed
 def is_email(value: str) -> bool:
     """Looks like an e-mail address (no attempt at the whole RFC: a typo check)."""
     return len(value) <= LIMITS["email"] and _EMAIL.fullmatch(value) is not None
-
-
-# --- pages --------------------------------------------------------------------------------------
-
-
-async def about(request: Request) -> Response:
-    page = await storage.get_page_by_kind(instance_of(request).db, "about")
-    return render(request, "about.html", {"page": page})
-
-
-async def meet(request: Request) -> Response:
-    page = await storage.get_page_by_kind(instance_of(request).db, "meet")
-    return render(request, "meet.html", {"page": page})
-
-
-async def booklet(request: Request) -> Response:
-    sections = await storage.list_booklet_sections(instance_of(request).db)
-    return render(request, "booklet.html", {"sections": with_anchors(sections)})
-
-
-def with_anchors(sections: list[Page]) -> list[tuple[str, Page]]:
-    """Each section with a readable, unique anchor made of its title ("Santé" → "sante")."""
-    seen: set[str] = set()
-    anchored = []
-    for section in sections:
-        anchor = base = anchor_of(section.title)
-        count = 1
-        while anchor in seen:
-            count += 1
-            anchor = f"{base}-{count}"
-        seen.add(anchor)
-        anchored.append((anchor, section))
-    return anchored
-
-
-def anchor_of(title: str) -> str:
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:60] or "section"
 
 
 async def greeters(request: Request) -> Response:
@@ -229,9 +189,6 @@ def _contact_page(request: Request, greeter: GreeterCard, values: Mapping[str, A
 
 
 routes = [
-    Route("/about", about, methods=["GET"]),
-    Route("/meet", meet, methods=["GET"]),
-    Route("/booklet", booklet, methods=["GET"]),
     Route("/greeters", greeters, methods=["GET"]),
     Route("/greeters/{greeter_id:id}/contact", contact_form, methods=["GET"]),
     Route("/greeters/{greeter_id:id}/contact", send_message, methods=["POST"]),
