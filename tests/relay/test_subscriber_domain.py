@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from activitypub.errors import BadRequest
-from fedi import relay
+from fedi.relay import subscriptions as relay
 
 
 @pytest.mark.parametrize("typed, domain", [
