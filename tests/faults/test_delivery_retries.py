@@ -13,6 +13,7 @@ from receiver import Answer, Receiver
 
 from activitypub.poster import Poster
 from fedi import delivery, outbox, storage
+from fedi.queue import DELIVERY_POLICY
 from fedi.workers import run_until_idle
 
 
@@ -271,7 +272,7 @@ async def test_sixteen_failures_fail_the_delivery_for_good(lyon, receivers):
 
     await run_due_until(lyon.instance, finished)
     [row] = await deliveries(lyon.instance)
-    assert (row["state"], row["attempts"]) == ("failed", delivery.MAX_ATTEMPTS) == ("failed", 16)
+    assert (row["state"], row["attempts"]) == ("failed", DELIVERY_POLICY.max_attempts) == ("failed", 16)
     assert len(peer.received) == 16
     # the 16 tries span about two days (Σ n⁴ + 15 s for n = 1..15 ≈ 2.06 days)
     assert 2 * 24 * 3600 < lyon.instance.clock.now - start < 2.2 * 24 * 3600

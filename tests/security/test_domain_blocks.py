@@ -19,7 +19,7 @@ import pytest
 
 from activitypub.errors import BadRequest, Rejected
 from activitypub.vocab import PUBLIC, host_of
-from fedi import blocks, outbox, storage
+from fedi import blocks, delivery, outbox, storage
 from fedi.config import new_config
 from fedi.instance import create_instance_files
 from fedi.storage import DomainPurge, Post
@@ -213,7 +213,7 @@ async def test_deliveries_skip_a_blocked_domain_its_subdomains_and_every_port(in
         activity_id = await storage.put_activity(
             tx, uri=f"{instance.url}/activities/x", actor=instance.actor_url, type="Create",
             object_uri=None, public=True, body={})
-        queued = await storage.put_deliveries(tx, activity_id, inboxes, instance.instance.clock())
+        queued = await delivery.queue_deliveries(tx, activity_id, inboxes, instance.instance.clock())
 
     assert queued == 2
     rows = await storage.list_deliveries_for_activity(instance.db, f"{instance.url}/activities/x")
