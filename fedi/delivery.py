@@ -75,7 +75,7 @@ async def queue_deliveries(
             queued.append(inbox)
     for reason, hosts in not_queued.items():
         if hosts:
-            log.info("activity %d not queued for %d %s hosts: %s", activity_id, len(hosts), reason,
+            log.info("activity %d not queued for %s hosts (%d): %s", activity_id, reason, len(hosts),
                      ", ".join(sorted(hosts)))
     return await storage.put_deliveries(tx, activity_id, queued, now)
 

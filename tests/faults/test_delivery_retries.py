@@ -259,6 +259,23 @@ async def test_a_host_failing_for_two_days_is_skipped_until_it_talks_to_us(lyon,
     assert peer.accepted_objects() == [fourth.uri]
 
 
+async def test_a_post_for_an_unavailable_host_is_not_queued_and_the_log_says_so(lyon, receivers, caplog):
+    """Given a follower whose host has failed for days (marked unavailable), when a post is
+    published, then nothing is queued for it, and the log names the host that was left out."""
+    peer = await receivers()
+    await peer.become_follower_of(lyon.instance)
+    await run_until_idle(lyon.instance)
+    before = await deliveries(lyon.instance)
+    await storage.record_host_failure(lyon.db, peer.host, lyon.instance.clock(), 0)
+
+    with caplog.at_level("INFO", logger="fedi.delivery"):
+        await outbox.publish_post(lyon.instance, "Pas pour eux")
+
+    assert await deliveries(lyon.instance) == before
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().endswith(f": {peer.host}")]
+    assert len(logged) == 1 and "not queued for unavailable hosts (1)" in logged[0]
+
+
 async def test_sixteen_failures_fail_the_delivery_for_good(lyon, receivers):
     peer = await receivers(default=Answer(500))
     await peer.become_follower_of(lyon.instance)
