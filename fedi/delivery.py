@@ -99,7 +99,7 @@ class Lanes:
         self.limit = limit
         self._lanes: dict[str, tuple[asyncio.Task[None], int]] = {}
         self._done = DoneMarks(instance)
-        self.queue = Queue(instance, DELIVERY_POLICY, claim=self._claim_for_hosts_at_rest,
+        self.queue = Queue(instance, DELIVERY_POLICY, claim=self._claim_for_idle_hosts,
                            mark_done=self._done.add)
 
     async def start_due(self) -> int:
@@ -119,7 +119,7 @@ class Lanes:
             task.add_done_callback(partial(self._finished, host))
         return len(batch)
 
-    async def _claim_for_hosts_at_rest(
+    async def _claim_for_idle_hosts(
         self, db: storage.Database, now: float, limit: int, lease: float
     ) -> list[Delivery]:
         """Due deliveries, none to a host that this process is delivering to already."""

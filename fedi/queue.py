@@ -119,7 +119,8 @@ class Queue(Generic[Row]):
 
     async def claim(self, limit: int | None = None) -> list[Row]:
         db, now = self.instance.db, self.instance.clock()
-        return await self._claim(db, now, limit or self.policy.batch_size, self.policy.lease_seconds)
+        size = self.policy.batch_size if limit is None else limit
+        return await self._claim(db, now, size, self.policy.lease_seconds)
 
     async def record(self, row: Row, outcome: Outcome) -> None:
         db, name, now = self.instance.db, self.policy.queue, self.instance.clock()
