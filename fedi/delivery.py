@@ -1,45 +1,42 @@
 """The outbound path: queue → sign → deliver, with retries.
 
-`enqueue` writes the activity and one delivery row per inbox inside the caller's transaction.
-`Lanes.start_due` claims due rows (a lease, so a killed process loses nothing) and delivers to
-each host in a task of its own: signs each request once, POSTs it (aiohttp, `poster.py`) with
-a per-host concurrency limit, and writes the outcome: done, retried later with backoff, or
-failed for good. `deliver_due` does one round and waits for it (tests, one-shot commands).
+`enqueue` writes the activity and one delivery row per inbox inside the caller's transaction,
+except to hosts that are not delivered to (`queue_deliveries`). `Lanes.start_due` claims due
+rows (a lease, so a killed process loses nothing) and delivers to each host in a task of its
+own: signs each request once, POSTs it (aiohttp, `poster.py`) with a per-host concurrency
+limit, and writes the outcome through the queue engine (`fedi.queue`, where DELIVERY_POLICY
+names the retries): done, retried later, or failed for good. `deliver_due` does one round and
+waits for it (tests, one-shot commands).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import random
 from collections import defaultdict
+from collections.abc import Iterable
 from email.utils import parsedate_to_datetime
+from functools import partial
 from typing import Any
 
 from activitypub.errors import FetchError, UnsafeURL
 from activitypub.http import AP_ACCEPT, AP_CONTENT_TYPE
 from activitypub.poster import PostResponse
+from activitypub.vocab import host_of
 
 from . import storage
+from .domains import host_is_covered
 from .instance import Instance
+from .queue import DELIVERY_POLICY, Done, GiveUp, Outcome, Postpone, Queue, Retry
 from .storage import Delivery, HostState, LocalActor
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 16
 UNAVAILABLE_AFTER = 2 * 24 * 3600  # a host failing this long is skipped until it talks to us
-LEASE_SECONDS = 120.0
-BATCH_SIZE = 200
 PER_HOST_CONCURRENCY = 4
 MAX_RETRY_AFTER = 24 * 3600
 RETRIED_CLIENT_ERRORS = {401, 408, 429}
 POST_HEADERS = {"Content-Type": AP_CONTENT_TYPE, "Accept": AP_ACCEPT}
-
-
-def backoff_seconds(attempts: int) -> float:
-    """Delay before the next try after `attempts` failures (Mastodon's: n⁴ + 15 s + jitter)."""
-    return attempts**4 + 15 + random.uniform(0, 10 * (attempts + 1))
 
 
 async def enqueue(
@@ -53,12 +50,37 @@ async def enqueue(
         tx, uri=document["id"], actor=actor.uri, type=document["type"], object_uri=object_uri,
         public=public, body=document,
     )
-    await storage.put_deliveries(tx, activity_id, inboxes, instance.clock())
+    await queue_deliveries(tx, activity_id, inboxes, instance.clock())
     instance.wakeups.delivery.set()
     return activity_id
 
 
-async def deliver_due(instance: Instance, limit: int = BATCH_SIZE) -> int:
+async def queue_deliveries(
+    tx: storage.Transaction, activity_id: int, inboxes: Iterable[str], now: float
+) -> int:
+    """Queues one delivery per inbox (deduplicated), except to a host marked unavailable (it
+    failed for UNAVAILABLE_AFTER; it is delivered to again once it talks to us) or on a blocked
+    domain; those are logged. Returns how many were queued."""
+    unavailable = await storage.list_unavailable_hosts(tx)
+    blocked = await storage.list_blocked_domain_names(tx)
+    queued: list[str] = []
+    not_queued: dict[str, set[str]] = {"unavailable": set(), "blocked": set()}
+    for inbox in dict.fromkeys(inboxes):
+        host = host_of(inbox)
+        if host in unavailable:
+            not_queued["unavailable"].add(host)
+        elif host_is_covered(host, blocked):
+            not_queued["blocked"].add(host)
+        else:
+            queued.append(inbox)
+    for reason, hosts in not_queued.items():
+        if hosts:
+            log.info("activity %d not queued for %s hosts (%d): %s", activity_id, reason, len(hosts),
+                     ", ".join(sorted(hosts)))
+    return await storage.put_deliveries(tx, activity_id, queued, now)
+
+
+async def deliver_due(instance: Instance, limit: int = DELIVERY_POLICY.batch_size) -> int:
     """Delivers what is due now and waits until done; returns how many deliveries were tried."""
     lanes = Lanes(instance, limit)
     started = await lanes.start_due()
@@ -72,29 +94,36 @@ class Lanes:
     30 s a try) never holds up the others. A host's next deliveries wait until its lane is
     done (it keeps its order and its concurrency limit); at most `limit` are in flight."""
 
-    def __init__(self, instance: Instance, limit: int = BATCH_SIZE) -> None:
+    def __init__(self, instance: Instance, limit: int = DELIVERY_POLICY.batch_size) -> None:
         self.instance = instance
         self.limit = limit
         self._lanes: dict[str, tuple[asyncio.Task[None], int]] = {}
         self._done = DoneMarks(instance)
+        self.queue = Queue(instance, DELIVERY_POLICY, claim=self._claim_for_idle_hosts,
+                           mark_done=self._done.add)
 
     async def start_due(self) -> int:
         """Starts what is due for hosts not in flight; returns how many deliveries started."""
         room = self.limit - sum(size for _, size in self._lanes.values())
         if room <= 0:
             return 0
-        batch = await storage.claim_due_deliveries(
-            self.instance.db, self.instance.clock(), room, LEASE_SECONDS, skip_hosts=list(self._lanes))
+        batch = await self.queue.claim(room)
         by_host: dict[str, list[Delivery]] = defaultdict(list)
         for delivery in batch:
             by_host[delivery.host].append(delivery)
         states = await storage.get_host_states(self.instance.db, list(by_host))
         for host, deliveries in by_host.items():
-            view = _HostView(states.get(host), self._done)
-            task = asyncio.create_task(_deliver_to_host(self.instance, deliveries, view))
+            view = _HostView(states.get(host))
+            task = asyncio.create_task(_deliver_to_host(self.instance, self.queue, deliveries, view))
             self._lanes[host] = (task, len(deliveries))
-            task.add_done_callback(lambda done, host=host: self._finished(host, done))
+            task.add_done_callback(partial(self._finished, host))
         return len(batch)
+
+    async def _claim_for_idle_hosts(
+        self, db: storage.Database, now: float, limit: int, lease: float
+    ) -> list[Delivery]:
+        """Due deliveries, none to a host that this process is delivering to already."""
+        return await storage.claim_due_deliveries(db, now, limit, lease, skip_hosts=list(self._lanes))
 
     def _finished(self, host: str, task: asyncio.Task[None]) -> None:
         del self._lanes[host]
@@ -125,8 +154,9 @@ class DoneMarks:
         self._ids: list[int] = []
         self._writer: asyncio.Task[None] | None = None
 
-    def add(self, delivery_id: int) -> None:
-        self._ids.append(delivery_id)
+    async def add(self, delivery: Delivery) -> None:
+        """Queues the write (it does not wait for it)."""
+        self._ids.append(delivery.id)
         if self._writer is None:
             self._writer = asyncio.create_task(self._write_all())
 
@@ -147,7 +177,9 @@ class DoneMarks:
             await asyncio.shield(self._writer)
 
 
-async def _deliver_to_host(instance: Instance, deliveries: list[Delivery], host: _HostView) -> None:
+async def _deliver_to_host(
+    instance: Instance, queue: Queue[Delivery], deliveries: list[Delivery], host: _HostView
+) -> None:
     """Deliveries to one host, oldest first, at most PER_HOST_CONCURRENCY at a time, and one
     after the other to the same inbox. Once the host fails, the rest of the batch waits: the
     oldest failed delivery of an inbox is retried alone until it passes, so that an inbox that
@@ -162,9 +194,12 @@ async def _deliver_to_host(instance: Instance, deliveries: list[Delivery], host:
         for delivery in inbox_deliveries:
             async with semaphore:
                 if host_failed.is_set():
-                    later = instance.clock() + backoff_seconds(0)
-                    await storage.postpone_delivery(instance.db, delivery.id, later)
-                elif not await deliver_one(instance, delivery, host):
+                    await queue.record(delivery, Postpone())
+                    continue
+                outcome = await deliver_one(instance, delivery, host)
+                await queue.record(delivery, outcome)
+                if isinstance(outcome, Retry):
+                    await _note_failure(instance, delivery, outcome)
                     host_failed.set()
 
     await asyncio.gather(*(run(items) for items in by_inbox.values()))
@@ -172,12 +207,11 @@ async def _deliver_to_host(instance: Instance, deliveries: list[Delivery], host:
 
 class _HostView:
     """What one lane knows of a host, read once: its signature scheme and whether it is
-    doing fine (then a success needs no write to the hosts table); where successes go."""
+    doing fine (then a success needs no write to the hosts table)."""
 
-    def __init__(self, state: HostState | None, done: DoneMarks) -> None:
+    def __init__(self, state: HostState | None) -> None:
         self.scheme = state.signature_scheme if state else None
         self.good = state is not None and state.first_failure_at is None and not state.unavailable
-        self.done = done
 
     def succeeded(self, scheme: str) -> bool:
         """Records a success in the view; True when the database needs to hear of it."""
@@ -186,12 +220,11 @@ class _HostView:
         return changed
 
 
-async def deliver_one(instance: Instance, delivery: Delivery, host: _HostView) -> bool:
-    """Signs and POSTs one delivery and records the outcome. False when the host is failing."""
+async def deliver_one(instance: Instance, delivery: Delivery, host: _HostView) -> Outcome:
+    """Signs and POSTs one delivery (one step of the queue); returns its outcome."""
     signer = await instance.get_local_actor(delivery.signer_uri)
     if signer is None:
-        await storage.fail_delivery(instance.db, delivery.id, "signing actor no longer exists")
-        return True
+        return GiveUp("signing actor no longer exists")
     known_scheme = host.scheme
     scheme = known_scheme or "cavage"
     try:
@@ -201,13 +234,11 @@ async def deliver_one(instance: Instance, delivery: Delivery, host: _HostView) -
             scheme = "rfc9421"
             response = await _post_signed(instance, signer, delivery, scheme)
     except UnsafeURL as error:
-        await storage.fail_delivery(instance.db, delivery.id, f"refused: {error}")
-        return True
+        return GiveUp(f"refused: {error}")
     except FetchError as error:
         host.good = False
-        await _retry(instance, delivery, f"network: {error}")
-        return False
-    return await _record_response(instance, delivery, response, scheme, host)
+        return Retry(f"network: {error}")
+    return await _outcome_of(instance, delivery, response, scheme, host)
 
 
 async def _post_signed(
@@ -218,15 +249,14 @@ async def _post_signed(
     return await instance.poster.post(delivery.inbox, delivery.body, headers)
 
 
-async def _record_response(
+async def _outcome_of(
     instance: Instance, delivery: Delivery, response: PostResponse, scheme: str, host: _HostView,
-) -> bool:
+) -> Outcome:
     status = response.status_code
     if 200 <= status < 300:
-        host.done.add(delivery.id)
         if host.succeeded(scheme):  # one write less per delivery to a host that is doing fine
             await storage.record_host_success(instance.db, delivery.host, scheme)
-        return True
+        return Done()
     host.good = False
     error = f"HTTP {status}"
     if status == 429:
@@ -234,26 +264,21 @@ async def _record_response(
         if delay is not None:
             until = instance.clock() + delay
             await storage.set_host_retry_after(instance.db, delivery.host, until)
-            await storage.reschedule_delivery(instance.db, delivery.id, until, error)
-            return False
+            return Retry(error, at=until)
     if 400 <= status < 500 and status not in RETRIED_CLIENT_ERRORS:
-        await storage.fail_delivery(instance.db, delivery.id, error)
-        return True
-    await _retry(instance, delivery, error)
-    return False
+        return GiveUp(error)
+    return Retry(error)
 
 
-async def _retry(instance: Instance, delivery: Delivery, error: str) -> None:
-    now = instance.clock()
-    attempts = delivery.attempts + 1
-    if attempts >= MAX_ATTEMPTS:
-        await storage.fail_delivery(instance.db, delivery.id, error)
-    else:
-        await storage.reschedule_delivery(instance.db, delivery.id, now + backoff_seconds(attempts), error)
-    if await storage.record_host_failure(instance.db, delivery.host, now, UNAVAILABLE_AFTER):
+async def _note_failure(instance: Instance, delivery: Delivery, retry: Retry) -> None:
+    """A failed try counts against its host, which is marked unavailable once it has failed for
+    UNAVAILABLE_AFTER (not a 429 with Retry-After: the host is up and asked us to wait)."""
+    if retry.at is not None:
+        return
+    if await storage.record_host_failure(instance.db, delivery.host, instance.clock(), UNAVAILABLE_AFTER):
         instance.hosts_heard.forget(delivery.host)  # its next request clears the mark
         log.warning("%s has failed for days: marked unavailable", delivery.host)
-    log.info("delivery to %s failed (%s), attempt %d", delivery.inbox, error, attempts)
+    log.info("delivery to %s failed (%s), attempt %d", delivery.inbox, retry.error, delivery.attempts + 1)
 
 
 def _retry_after_seconds(response: PostResponse, now: float) -> float | None:
@@ -268,7 +293,3 @@ def _retry_after_seconds(response: PostResponse, now: float) -> float | None:
         except (TypeError, ValueError):
             return None
     return min(max(seconds, 1.0), MAX_RETRY_AFTER)
-
-
-def activity_body(document: dict[str, Any]) -> bytes:
-    return json.dumps(document, ensure_ascii=False).encode()

@@ -4,8 +4,9 @@
 domain or a blocked account (before any key is fetched), verifies the signature, checks that
 the signer speaks for the activity's actor and that ids are on the actor's host, stores the raw
 activity (once per id) and returns; the route answers 202. `process_due` runs in a worker and
-applies each stored activity with the handler for its type; one that involves a blocked domain
-(e.g. a boost of a blocked server's post) is dropped quietly.
+applies each stored activity with the handler for its type, through the queue engine
+(`fedi.queue`, where INBOX_POLICY names the retries); one that involves a blocked domain (e.g.
+a boost of a blocked server's post) is dropped quietly.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .. import relay, storage
 from ..blocks import involves_blocked_domain, refuse_blocked
 from ..instance import Instance
 from ..moderation import refuse_blocked_account
+from ..queue import INBOX_POLICY, Done, GiveUp, Outcome, Queue, Retry
 from ..remote import key_retriever
 from ..storage import InboxItem
 from .accept import handle_accept, handle_reject
@@ -44,9 +46,6 @@ from .update import handle_update
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1_000_000
-MAX_ATTEMPTS = 8
-LEASE_SECONDS = 120.0
-BATCH_SIZE = 100
 
 Handler = Callable[[Instance, Activity], Awaitable[None]]
 
@@ -141,15 +140,21 @@ def _content_id(body: bytes) -> str:
     return "urn:sha256:" + hashlib.sha256(body).hexdigest()
 
 
-async def process_due(instance: Instance, limit: int = BATCH_SIZE) -> int:
+async def process_due(instance: Instance, limit: int = INBOX_POLICY.batch_size) -> int:
     """Applies received activities that are due; returns how many were handled."""
-    items = await storage.claim_inbox_items(instance.db, instance.clock(), limit, LEASE_SECONDS)
-    for item in items:
-        await process_item(instance, item)
-    return len(items)
+
+    async def mark_done(item: InboxItem) -> None:
+        await storage.mark_inbox_item_done(instance.db, item.id)
+
+    async def apply(item: InboxItem) -> Outcome:
+        return await apply_received(instance, item)
+
+    queue = Queue(instance, INBOX_POLICY, claim=storage.claim_inbox_items, mark_done=mark_done)
+    return await queue.run_due(apply, limit)
 
 
-async def process_item(instance: Instance, item: InboxItem) -> None:
+async def apply_received(instance: Instance, item: InboxItem) -> Outcome:
+    """One step of the inbox queue: the handler of the activity's type, and its outcome."""
     try:
         activity = parse_activity(item.body)
         if await involves_blocked_domain(instance, activity):
@@ -157,18 +162,11 @@ async def process_item(instance: Instance, item: InboxItem) -> None:
         else:
             await handlers_for(instance)[activity.type](instance, activity)
     except FetchError as error:
-        if item.attempts + 1 >= MAX_ATTEMPTS:
-            await storage.fail_inbox_item(instance.db, item.id, str(error))
-        else:
-            delay = 30 * 4**item.attempts
-            await storage.reschedule_inbox_item(instance.db, item.id, instance.clock() + delay, str(error))
-        return
+        return Retry(str(error))
     except ActivityPubError as error:
         log.info("%s %s refused: %s", item.type, item.activity_uri, error)
-        await storage.fail_inbox_item(instance.db, item.id, f"{type(error).__name__}: {error}")
-        return
+        return GiveUp(f"{type(error).__name__}: {error}")
     except Exception as error:  # a bug must not stop the worker nor retry forever
         log.exception("applying %s %s failed", item.type, item.activity_uri)
-        await storage.fail_inbox_item(instance.db, item.id, f"internal error: {error!r}")
-        return
-    await storage.mark_inbox_item_done(instance.db, item.id)
+        return GiveUp(f"internal error: {error!r}")
+    return Done()

@@ -8,12 +8,9 @@ from typing import Any
 
 from activitypub.vocab import host_of
 
-from ..domains import host_is_covered
-from .blocks import list_blocked_domain_names
 from .db import Database, Reader, Transaction
 from .dialect import greatest, skip_locked, utc_now_iso
 from .models import Delivery, HostState, StoredActivity
-from .queues import give_up, retry_later
 
 __all__ = [
     "put_activity",
@@ -23,14 +20,12 @@ __all__ = [
     "put_deliveries",
     "claim_due_deliveries",
     "mark_deliveries_done",
-    "postpone_delivery",
-    "reschedule_delivery",
-    "fail_delivery",
     "count_deliveries",
     "next_delivery_due_at",
     "list_deliveries_for_activity",
     "get_host_state",
     "get_host_states",
+    "list_unavailable_hosts",
     "record_host_success",
     "record_host_failure",
     "set_host_retry_after",
@@ -77,15 +72,11 @@ async def count_outbox(db: Reader, actor: str) -> int:
 async def put_deliveries(
     tx: Transaction, activity_id: int, inboxes: Iterable[str], now: float
 ) -> int:
-    """One queued delivery per inbox, skipping hosts marked unavailable and blocked domains."""
-    unavailable = {row[0] for row in await tx.fetchall("SELECT host FROM hosts WHERE unavailable = 1")}
-    blocked = await list_blocked_domain_names(tx)
+    """One queued delivery per inbox given (deduplicated), due at `now`. Which inboxes are
+    delivered to (not those of unavailable hosts nor blocked domains) is the caller's choice:
+    `fedi.delivery.queue_deliveries`."""
     created = utc_now_iso()
-    rows = [
-        (activity_id, inbox, host_of(inbox), now, created)
-        for inbox in dict.fromkeys(inboxes)
-        if host_of(inbox) not in unavailable and not host_is_covered(host_of(inbox), blocked)
-    ]
+    rows = [(activity_id, inbox, host_of(inbox), now, created) for inbox in dict.fromkeys(inboxes)]
     await tx.executemany(
         "INSERT INTO deliveries (activity_id, inbox, host, state, next_attempt_at, created_at)"
         " VALUES (?,?,?,'queued',?,?)",
@@ -141,23 +132,6 @@ async def mark_deliveries_done(db: Database, delivery_ids: Sequence[int], now: f
             )
 
 
-async def postpone_delivery(db: Database, delivery_id: int, next_attempt_at: float) -> None:
-    """Not tried (its host is failing right now): later, without counting an attempt."""
-    async with db.transaction() as tx:
-        await tx.execute(
-            "UPDATE deliveries SET next_attempt_at = ?, locked_until = 0 WHERE id = ?",
-            (next_attempt_at, delivery_id),
-        )
-
-
-async def reschedule_delivery(db: Database, delivery_id: int, next_attempt_at: float, error: str) -> None:
-    await retry_later(db, "deliveries", delivery_id, next_attempt_at, error)
-
-
-async def fail_delivery(db: Database, delivery_id: int, error: str) -> None:
-    await give_up(db, "deliveries", delivery_id, error)
-
-
 async def count_deliveries(db: Reader) -> dict[str, int]:
     rows = await db.fetchall("SELECT state, COUNT(*) FROM deliveries GROUP BY state")
     return {row[0]: int(row[1]) for row in rows}
@@ -196,6 +170,11 @@ async def get_host_states(db: Reader, hosts: Sequence[str]) -> dict[str, HostSta
     rows = await db.fetchall(f"SELECT * FROM hosts WHERE host IN ({','.join('?' * len(hosts))})", list(hosts))
     return {row["host"]: HostState(row["host"], row["first_failure_at"], bool(row["unavailable"]),
                                    row["retry_after"], row["signature_scheme"]) for row in rows}
+
+
+async def list_unavailable_hosts(db: Reader) -> set[str]:
+    """Hosts marked unavailable (failing for days): nothing is queued for them."""
+    return {row[0] for row in await db.fetchall("SELECT host FROM hosts WHERE unavailable = 1")}
 
 
 async def record_host_success(db: Database, host: str, signature_scheme: str) -> None:

@@ -8,14 +8,11 @@ from typing import Any
 from .db import Database, Reader
 from .dialect import skip_locked, utc_now_iso
 from .models import InboxItem
-from .queues import give_up, retry_later
 
 __all__ = [
     "put_inbox_item",
     "claim_inbox_items",
     "mark_inbox_item_done",
-    "reschedule_inbox_item",
-    "fail_inbox_item",
     "count_inbox_items",
 ]
 
@@ -34,6 +31,7 @@ async def put_inbox_item(
 
 
 async def claim_inbox_items(db: Database, now: float, limit: int, lease: float) -> list[InboxItem]:
+    """Locks up to `limit` due received activities for `lease` seconds; oldest first."""
     async with db.transaction() as tx:
         rows = await tx.fetchall(
             "UPDATE inbox SET locked_until = ? WHERE id IN (SELECT id FROM inbox"
@@ -50,14 +48,6 @@ async def mark_inbox_item_done(db: Database, item_id: int) -> None:
         await tx.execute(
             "UPDATE inbox SET state = 'done', attempts = attempts + 1 WHERE id = ?", (item_id,)
         )
-
-
-async def reschedule_inbox_item(db: Database, item_id: int, next_attempt_at: float, error: str) -> None:
-    await retry_later(db, "inbox", item_id, next_attempt_at, error)
-
-
-async def fail_inbox_item(db: Database, item_id: int, error: str) -> None:
-    await give_up(db, "inbox", item_id, error)
 
 
 async def count_inbox_items(db: Reader) -> dict[str, int]:

@@ -13,6 +13,7 @@ from receiver import Answer, Receiver
 
 from activitypub.poster import Poster
 from fedi import delivery, outbox, storage
+from fedi.queue import DELIVERY_POLICY
 from fedi.workers import run_until_idle
 
 
@@ -258,6 +259,23 @@ async def test_a_host_failing_for_two_days_is_skipped_until_it_talks_to_us(lyon,
     assert peer.accepted_objects() == [fourth.uri]
 
 
+async def test_a_post_for_an_unavailable_host_is_not_queued_and_the_log_says_so(lyon, receivers, caplog):
+    """Given a follower whose host has failed for days (marked unavailable), when a post is
+    published, then nothing is queued for it, and the log names the host that was left out."""
+    peer = await receivers()
+    await peer.become_follower_of(lyon.instance)
+    await run_until_idle(lyon.instance)
+    before = await deliveries(lyon.instance)
+    await storage.record_host_failure(lyon.db, peer.host, lyon.instance.clock(), 0)
+
+    with caplog.at_level("INFO", logger="fedi.delivery"):
+        await outbox.publish_post(lyon.instance, "Pas pour eux")
+
+    assert await deliveries(lyon.instance) == before
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().endswith(f": {peer.host}")]
+    assert len(logged) == 1 and "not queued for unavailable hosts (1)" in logged[0]
+
+
 async def test_sixteen_failures_fail_the_delivery_for_good(lyon, receivers):
     peer = await receivers(default=Answer(500))
     await peer.become_follower_of(lyon.instance)
@@ -271,7 +289,7 @@ async def test_sixteen_failures_fail_the_delivery_for_good(lyon, receivers):
 
     await run_due_until(lyon.instance, finished)
     [row] = await deliveries(lyon.instance)
-    assert (row["state"], row["attempts"]) == ("failed", delivery.MAX_ATTEMPTS) == ("failed", 16)
+    assert (row["state"], row["attempts"]) == ("failed", DELIVERY_POLICY.max_attempts) == ("failed", 16)
     assert len(peer.received) == 16
     # the 16 tries span about two days (Σ n⁴ + 15 s for n = 1..15 ≈ 2.06 days)
     assert 2 * 24 * 3600 < lyon.instance.clock.now - start < 2.2 * 24 * 3600

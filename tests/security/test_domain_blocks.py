@@ -19,7 +19,7 @@ import pytest
 
 from activitypub.errors import BadRequest, Rejected
 from activitypub.vocab import PUBLIC, host_of
-from fedi import blocks, outbox, storage
+from fedi import blocks, delivery, outbox, storage
 from fedi.config import new_config
 from fedi.instance import create_instance_files
 from fedi.storage import DomainPurge, Post
@@ -204,7 +204,7 @@ async def test_a_friends_boost_of_a_blocked_servers_post_is_ignored_quietly(make
 # ------------------------------------------------------------------ outbound
 
 
-async def test_deliveries_skip_a_blocked_domain_its_subdomains_and_every_port(instance):
+async def test_deliveries_skip_a_blocked_domain_its_subdomains_and_every_port(instance, caplog):
     await storage.put_domain_block(instance.db, "Spam.Example", "")
     inboxes = ["https://spam.example/inbox", "https://SPAM.example:8443/inbox",
                "https://a.b.spam.example/inbox", "https://notspam.example/inbox",
@@ -213,11 +213,15 @@ async def test_deliveries_skip_a_blocked_domain_its_subdomains_and_every_port(in
         activity_id = await storage.put_activity(
             tx, uri=f"{instance.url}/activities/x", actor=instance.actor_url, type="Create",
             object_uri=None, public=True, body={})
-        queued = await storage.put_deliveries(tx, activity_id, inboxes, instance.instance.clock())
+        with caplog.at_level("INFO", logger="fedi.delivery"):
+            queued = await delivery.queue_deliveries(tx, activity_id, inboxes, instance.instance.clock())
 
     assert queued == 2
     rows = await storage.list_deliveries_for_activity(instance.db, f"{instance.url}/activities/x")
     assert [row["inbox"] for row in rows] == ["https://notspam.example/inbox", "https://spam.example.org/inbox"]
+    assert [r.getMessage() for r in caplog.records] == [  # left out, and said so
+        f"activity {activity_id} not queued for blocked hosts (3): a.b.spam.example, spam.example,"
+        " spam.example:8443"]
     assert await storage.is_domain_blocked(instance.db, "A.Spam.Example:80")
     assert not await storage.is_domain_blocked(instance.db, "example")
 
