@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, get_day_names
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from activitypub.errors import NotFound
 from fedi import events, storage
@@ -21,7 +21,7 @@ from fedi.events import Occurrence, Recurrence
 from fedi.instance import Instance
 from fedi.storage import Post
 
-from .context import instance_of
+from .context import AssociationRoute, instance_of
 from .i18n import N_
 from .rendering import gettext, language_of, render
 
@@ -158,15 +158,9 @@ def _token(post: Post) -> str:
 # --- pages and calendar files ----------------------------------------------------------------------
 
 
-def _association_only(instance: Instance) -> None:
-    if instance.config.role == "relay":
-        raise NotFound("the relay has no events")
-
-
 async def events_page(request: Request) -> Response:
     """Every upcoming event (its next date), then the last few that are over."""
     instance = instance_of(request)
-    _association_only(instance)
     zone = events.zone_of(instance.config.timezone)
     now = _now(instance)
     author = instance.association.uri
@@ -186,7 +180,6 @@ async def events_page(request: Request) -> Response:
 async def calendar_file(request: Request) -> Response:
     """The agenda as iCalendar: every upcoming public event, a recurring one with its RRULE."""
     instance = instance_of(request)
-    _association_only(instance)
     posts = [found.post for found in await _upcoming(instance)]
     body = events.calendar_ics(posts, events.zone_of(instance.config.timezone),
                                name=instance.config.title, uid=f"{instance.association.uri}/events",
@@ -197,7 +190,6 @@ async def calendar_file(request: Request) -> Response:
 async def event_calendar_file(request: Request) -> Response:
     """One event, to add to a calendar (the page's "add to my calendar" link)."""
     instance = instance_of(request)
-    _association_only(instance)
     token = request.path_params["post_id"]
     post = await storage.get_post_by_uri(instance.db, f"{instance.config.url}/posts/{token}")
     if (post is None or not post.is_event or not post.is_local or post.status != "published"
@@ -211,7 +203,7 @@ async def event_calendar_file(request: Request) -> Response:
 
 
 routes: list[BaseRoute] = [
-    Route("/events", events_page),
-    Route("/events.ics", calendar_file),
-    Route("/events/{post_id:str}.ics", event_calendar_file),
+    AssociationRoute("/events", events_page),
+    AssociationRoute("/events.ics", calendar_file),
+    AssociationRoute("/events/{post_id:str}.ics", event_calendar_file),
 ]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from activitypub.errors import NotFound
@@ -46,3 +50,30 @@ def relay_of(request: Request) -> Instance:
     if instance.config.role != "relay":
         raise NotFound("only the relay has this page")
     return instance
+
+
+def association_of(request: Request) -> Instance:
+    """The instance, for pages only an association's site has (the relay answers 404)."""
+    instance = instance_of(request)
+    if instance.config.role == "relay":
+        raise NotFound("only an association's site has this page")
+    return instance
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class AssociationRoute(Route):
+    """A route of the association's site or desk: on the relay it answers 404, whatever the
+    method and before the page runs (the relay's own pages are declared with `Route`)."""
+
+    def __init__(self, path: str, endpoint: Endpoint, **options: Any) -> None:
+        super().__init__(path, _for_associations(endpoint), **options)
+
+
+def _for_associations(endpoint: Endpoint) -> Endpoint:
+    @functools.wraps(endpoint)
+    async def guarded(request: Request) -> Response:
+        association_of(request)
+        return await endpoint(request)
+    return guarded

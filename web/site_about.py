@@ -8,12 +8,11 @@ import unicodedata
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from fedi import storage
 from fedi.storage import Page
 
-from .context import instance_of
+from .context import AssociationRoute, instance_of
 from .rendering import render
 
 
@@ -53,7 +52,7 @@ def anchor_of(title: str) -> str:
 
 
 routes = [
-    Route("/about", about, methods=["GET"]),
-    Route("/meet", meet, methods=["GET"]),
-    Route("/booklet", booklet, methods=["GET"]),
+    AssociationRoute("/about", about, methods=["GET"]),
+    AssociationRoute("/meet", meet, methods=["GET"]),
+    AssociationRoute("/booklet", booklet, methods=["GET"]),
 ]

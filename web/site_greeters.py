@@ -16,7 +16,6 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
 
 from activitypub.errors import NotFound, TooLarge
 from fedi import storage
@@ -24,7 +23,7 @@ from fedi.storage import GreeterCard
 
 from .admission import read_body
 from .auth import refuse_foreign_origin
-from .context import instance_of
+from .context import AssociationRoute, instance_of
 from .formatting import duration
 from .ratelimit import RateLimiter
 from .rendering import gettext, language_of, render
@@ -189,8 +188,8 @@ def _contact_page(request: Request, greeter: GreeterCard, values: Mapping[str, A
 
 
 routes = [
-    Route("/greeters", greeters, methods=["GET"]),
-    Route("/greeters/{greeter_id:id}/contact", contact_form, methods=["GET"]),
-    Route("/greeters/{greeter_id:id}/contact", send_message, methods=["POST"]),
-    Route("/greeters/{greeter_id:id}/contact/sent", message_sent, methods=["GET"]),
+    AssociationRoute("/greeters", greeters, methods=["GET"]),
+    AssociationRoute("/greeters/{greeter_id:id}/contact", contact_form, methods=["GET"]),
+    AssociationRoute("/greeters/{greeter_id:id}/contact", send_message, methods=["POST"]),
+    AssociationRoute("/greeters/{greeter_id:id}/contact/sent", message_sent, methods=["GET"]),
 ]

@@ -12,7 +12,7 @@ from fedi.instance import Instance
 from fedi.storage import LocalActor, Post
 
 from . import agenda, relay_site
-from .context import instance_of
+from .context import AssociationRoute, instance_of
 from .params import parse_int
 from .rendering import render
 
@@ -80,5 +80,5 @@ async def post_page(request: Request, instance: Instance, post: Post) -> Respons
 
 routes = [
     Route("/", home),
-    Route("/news", news),
+    AssociationRoute("/news", news),
 ]

@@ -3,16 +3,19 @@ relay admin approving subscriptions, keeping the allowlist and hiding posts from
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from html import unescape
 from html.parser import HTMLParser
 
 import pytest
+from starlette.routing import Route
 
-from desk_testing import alert_of, log_in
+from desk_testing import alert_of, csrf_of, log_in
 from fedi import outbox, storage
 from fedi.relay.subscriptions import set_subscription_state
 from fedi_testing import settle
+from web.app import create_app
 
 
 @pytest.fixture
@@ -142,6 +145,55 @@ async def test_editors_and_instances_have_no_relay_admin(network):
     assert (await desk.page("/desk/relay")).status_code == 404
     assert (await desk.page("/stats")).status_code == 404
     await desk.aclose()
+
+
+# What the relay serves of the app's routes (by module, plus the two pages both kinds of site
+# have); every other route is the association's site or desk, which a relay does not have.
+RELAY_MODULES = {"web.federation", "web.feeds", "web.site_frame", "web.media", "web.relay_site", "web.auth",
+                 "web.desk.relay", "web.desk.accounts"}
+RELAY_PATHS = {"/", "/desk"}
+
+
+def _association_routes(instance) -> list[tuple[str, str]]:
+    """(method, path) of every route an association has and the relay has not, its parameters
+    filled in: read from the app itself, so that a route added later is checked too."""
+    found = []
+    for route in create_app(instance, run_workers=False).routes:
+        if not isinstance(route, Route) or route.path in RELAY_PATHS:
+            continue
+        if route.endpoint.__module__ in RELAY_MODULES:
+            continue
+        path = re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: "1" if m.group(1).endswith("_id") else "about", route.path)
+        found += [(method, path) for method in sorted(route.methods or ()) if method != "HEAD"]
+    return found
+
+
+async def test_the_relay_has_no_association_pages_nor_their_desk(network):
+    """The relay's admin, logged in, finds none of an association's pages or desk areas on the
+    relay (404 to every method), and nothing is written: no post, no greeter, no settings."""
+    hub, lyon, _ = network
+    routes = _association_routes(hub.instance)
+    assert {"/about", "/news", "/greeters", "/events", "/desk/posts/new", "/desk/settings", "/desk/greeters",
+            "/desk/pages", "/desk/messages", "/desk/comments", "/desk/network"} <= {path for _, path in routes}
+    desk = await log_in(hub)
+    token = csrf_of((await desk.page("/desk/accounts")).text)
+    outbox_before = await storage.count_outbox(hub.db, hub.instance.association.uri)
+    for method, path in routes:
+        if method == "POST":
+            response = await desk.client.post(path, data={"csrf": token, "title": "Relais", "text": "Rien",
+                                                          "action": "publish", "first_name": "Zoé"})
+        else:
+            response = await desk.client.get(path)
+        assert response.status_code == 404, (method, path, response.status_code)
+    assert await storage.list_greeter_cards(hub.db) == []
+    assert await storage.list_local_posts(hub.db, hub.instance.association.uri,
+                                          ("draft", "scheduled", "published"), 10) == []
+    assert await storage.count_outbox(hub.db, hub.instance.association.uri) == outbox_before
+    await desk.aclose()
+    visitor = await log_in(lyon)  # the same pages are there on an association's site
+    for path in ("/about", "/news", "/greeters", "/events", "/desk/posts/new", "/desk/settings"):
+        assert (await visitor.page(path)).status_code == 200, path
+    await visitor.aclose()
 
 
 async def _located(served, town: str, region: str) -> None:

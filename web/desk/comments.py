@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
 
 from activitypub.errors import BadRequest, NotFound
 from fedi import moderation, storage
 
 from ..auth import read_form, require_session
-from ..context import instance_of
+from ..context import AssociationRoute, instance_of
 from ..rendering import gettext, render
 from .forms import text_field
 
@@ -78,7 +77,7 @@ def _done(what: str) -> Response:
 
 
 routes = [
-    Route("/desk/comments", overview, methods=["GET"]),
-    Route("/desk/comments/unblock", unblock, methods=["POST"]),
-    Route("/desk/comments/{comment_id:id}/{action}", moderate, methods=["POST"]),
+    AssociationRoute("/desk/comments", overview, methods=["GET"]),
+    AssociationRoute("/desk/comments/unblock", unblock, methods=["POST"]),
+    AssociationRoute("/desk/comments/{comment_id:id}/{action}", moderate, methods=["POST"]),
 ]

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
 
 from activitypub.errors import NotFound
 from fedi import media, storage
@@ -16,7 +15,7 @@ from fedi.media import MediaError
 from fedi.storage import Greeter
 
 from ..auth import read_form, require_session
-from ..context import instance_of
+from ..context import AssociationRoute, instance_of
 from ..rendering import gettext, render
 from ..site_greeters import is_email
 from .forms import FormError, text_field
@@ -129,11 +128,11 @@ GREETERS = OrderedList(_greeter, storage.delete_greeter, storage.move_greeter,
                        deleted_url="/desk/greeters?done=deleted", moved_url="/desk/greeters#greeter-{id}")
 
 routes = [
-    Route("/desk/greeters", list_page, methods=["GET"]),
-    Route("/desk/greeters/new", new_form, methods=["GET"]),
-    Route("/desk/greeters/new", create, methods=["POST"]),
-    Route("/desk/greeters/{greeter_id:id}", edit_form, methods=["GET"]),
-    Route("/desk/greeters/{greeter_id:id}", save, methods=["POST"]),
-    Route("/desk/greeters/{greeter_id:id}/delete", GREETERS.delete_item, methods=["POST"]),
-    Route("/desk/greeters/{greeter_id:id}/move", GREETERS.move_item, methods=["POST"]),
+    AssociationRoute("/desk/greeters", list_page, methods=["GET"]),
+    AssociationRoute("/desk/greeters/new", new_form, methods=["GET"]),
+    AssociationRoute("/desk/greeters/new", create, methods=["POST"]),
+    AssociationRoute("/desk/greeters/{greeter_id:id}", edit_form, methods=["GET"]),
+    AssociationRoute("/desk/greeters/{greeter_id:id}", save, methods=["POST"]),
+    AssociationRoute("/desk/greeters/{greeter_id:id}/delete", GREETERS.delete_item, methods=["POST"]),
+    AssociationRoute("/desk/greeters/{greeter_id:id}/move", GREETERS.move_item, methods=["POST"]),
 ]

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
 
 from activitypub.errors import NotFound
 from fedi import storage
 
 from ..auth import read_form, require_session
-from ..context import instance_of
+from ..context import AssociationRoute, instance_of
 from ..rendering import render
 
 DESK_LIST = 200
@@ -42,7 +41,7 @@ async def delete(request: Request) -> Response:
 
 
 routes = [
-    Route("/desk/messages", list_page, methods=["GET"]),
-    Route("/desk/messages/{message_id:id}/read", mark_read, methods=["POST"]),
-    Route("/desk/messages/{message_id:id}/delete", delete, methods=["POST"]),
+    AssociationRoute("/desk/messages", list_page, methods=["GET"]),
+    AssociationRoute("/desk/messages/{message_id:id}/read", mark_read, methods=["POST"]),
+    AssociationRoute("/desk/messages/{message_id:id}/delete", delete, methods=["POST"]),
 ]

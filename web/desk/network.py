@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
 
-from activitypub.errors import ActivityPubError, NotFound
+from activitypub.errors import ActivityPubError
 from fedi import outbox, storage
-from fedi.instance import Instance
 
 from ..auth import read_form, require_session
-from ..context import instance_of
+from ..context import AssociationRoute, instance_of
 from ..rendering import gettext, render
 from .forms import text_field
 
@@ -21,7 +19,7 @@ MAX_RELAYS = 20
 
 async def network(request: Request, error: str = "", status_code: int = 200) -> Response:
     await require_session(request, admin=True)
-    instance = _instance(request)
+    instance = instance_of(request)
     relays = await storage.list_following(instance.db, instance.instance_actor.uri, MAX_RELAYS)
     return render(request, "desk/network.html", {
         "relays": relays, "error": error, "done": request.query_params.get("done", ""),
@@ -30,7 +28,7 @@ async def network(request: Request, error: str = "", status_code: int = 200) -> 
 
 async def subscribe(request: Request) -> Response:
     await require_session(request, admin=True)
-    instance = _instance(request)
+    instance = instance_of(request)
     form = await read_form(request)
     url = text_field(form, "relay", 500)
     if not url.startswith(("https://", "http://")):
@@ -46,7 +44,7 @@ async def subscribe(request: Request) -> Response:
 
 async def leave(request: Request) -> Response:
     await require_session(request, admin=True)
-    instance = _instance(request)
+    instance = instance_of(request)
     form = await read_form(request)
     try:
         await outbox.unfollow(instance, text_field(form, "relay", 500), actor=instance.instance_actor)
@@ -55,15 +53,9 @@ async def leave(request: Request) -> Response:
     return RedirectResponse("/desk/network?done=left", status_code=303)
 
 
-def _instance(request: Request) -> Instance:
-    instance = instance_of(request)
-    if instance.config.role == "relay":
-        raise NotFound("a relay subscribes to no relay")
-    return instance
-
 
 routes = [
-    Route("/desk/network", network, methods=["GET"]),
-    Route("/desk/network/subscribe", subscribe, methods=["POST"]),
-    Route("/desk/network/leave", leave, methods=["POST"]),
+    AssociationRoute("/desk/network", network, methods=["GET"]),
+    AssociationRoute("/desk/network/subscribe", subscribe, methods=["POST"]),
+    AssociationRoute("/desk/network/leave", leave, methods=["POST"]),
 ]

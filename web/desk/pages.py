@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
 
 from activitypub.errors import NotFound
 from fedi import storage
@@ -17,7 +16,7 @@ from fedi.content import render_markdown
 from fedi.storage import Page
 
 from ..auth import require_session
-from ..context import instance_of
+from ..context import AssociationRoute, instance_of
 from ..i18n import N_
 from ..params import parse_int
 from ..rendering import gettext, render
@@ -191,13 +190,13 @@ BOOKLET = OrderedList(_section, storage.delete_booklet_section, storage.move_boo
                       deleted_url="/desk/pages?done=deleted#booklet", moved_url="/desk/pages#section-{id}")
 
 routes = [
-    Route("/desk/pages", overview, methods=["GET"]),
-    Route("/desk/pages/booklet/new", new_section_form, methods=["GET"]),
-    Route("/desk/pages/booklet/new", create_section, methods=["POST"]),
-    Route("/desk/pages/booklet/{section_id:id}", section_form, methods=["GET"]),
-    Route("/desk/pages/booklet/{section_id:id}", save_section, methods=["POST"]),
-    Route("/desk/pages/booklet/{section_id:id}/delete", BOOKLET.delete_item, methods=["POST"]),
-    Route("/desk/pages/booklet/{section_id:id}/move", BOOKLET.move_item, methods=["POST"]),
-    Route("/desk/pages/{kind}", single_page_form, methods=["GET"]),
-    Route("/desk/pages/{kind}", save_single_page, methods=["POST"]),
+    AssociationRoute("/desk/pages", overview, methods=["GET"]),
+    AssociationRoute("/desk/pages/booklet/new", new_section_form, methods=["GET"]),
+    AssociationRoute("/desk/pages/booklet/new", create_section, methods=["POST"]),
+    AssociationRoute("/desk/pages/booklet/{section_id:id}", section_form, methods=["GET"]),
+    AssociationRoute("/desk/pages/booklet/{section_id:id}", save_section, methods=["POST"]),
+    AssociationRoute("/desk/pages/booklet/{section_id:id}/delete", BOOKLET.delete_item, methods=["POST"]),
+    AssociationRoute("/desk/pages/booklet/{section_id:id}/move", BOOKLET.move_item, methods=["POST"]),
+    AssociationRoute("/desk/pages/{kind}", single_page_form, methods=["GET"]),
+    AssociationRoute("/desk/pages/{kind}", save_single_page, methods=["POST"]),
 ]

@@ -18,7 +18,7 @@ from fedi.outbox import MAX_TEXT_LENGTH, MAX_TITLE_LENGTH, AudienceFixed
 from fedi.storage import Attachment, Post
 
 from ..auth import read_form, require_session
-from ..context import instance_of
+from ..context import AssociationRoute, instance_of
 from ..rendering import format_number, gettext, render
 from . import events, photos
 from .forms import FormError, read_editor_form, text_field, too_long
@@ -211,11 +211,11 @@ def _editor(request: Request, post: Post | None, kind: str, values: dict[str, ob
 
 routes = [
     Route("/desk", dashboard),
-    Route("/desk/posts/new", new_post, methods=["GET"]),
-    Route("/desk/posts/new", create_post, methods=["POST"]),
-    Route("/desk/posts/{post_id:id}", edit_form, methods=["GET"]),
-    Route("/desk/posts/{post_id:id}", save_post, methods=["POST"]),
-    Route("/desk/posts/{post_id:id}/delete", delete, methods=["POST"]),
-    Route("/desk/posts/{post_id:id}/republish", republish, methods=["POST"]),
-    Route("/desk/preview", preview, methods=["POST"]),
+    AssociationRoute("/desk/posts/new", new_post, methods=["GET"]),
+    AssociationRoute("/desk/posts/new", create_post, methods=["POST"]),
+    AssociationRoute("/desk/posts/{post_id:id}", edit_form, methods=["GET"]),
+    AssociationRoute("/desk/posts/{post_id:id}", save_post, methods=["POST"]),
+    AssociationRoute("/desk/posts/{post_id:id}/delete", delete, methods=["POST"]),
+    AssociationRoute("/desk/posts/{post_id:id}/republish", republish, methods=["POST"]),
+    AssociationRoute("/desk/preview", preview, methods=["POST"]),
 ]

@@ -15,14 +15,13 @@ from babel.numbers import format_decimal
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
 
 from fedi import profile
 from fedi.media import MediaError
 from fedi.settings import COLOUR_PATTERN, SiteSettings
 
 from ..auth import read_form, require_session
-from ..context import instance_of
+from ..context import AssociationRoute, instance_of
 from ..i18n import LANGUAGES
 from ..rendering import gettext, language_of, render
 from .forms import FormError, text_field
@@ -147,6 +146,6 @@ def _form(request: Request, values: Mapping[str, object], error: str = "", *, sa
 
 
 routes = [
-    Route("/desk/settings", settings_page, methods=["GET"]),
-    Route("/desk/settings", save_settings, methods=["POST"]),
+    AssociationRoute("/desk/settings", settings_page, methods=["GET"]),
+    AssociationRoute("/desk/settings", save_settings, methods=["POST"]),
 ]
