@@ -12,9 +12,12 @@ __all__ = ["MAX_HEADER_BYTES", "MAX_HEADER_LINES", "HeaderLimitProtocol"]
 
 MAX_HEADER_BYTES = 64 * 1024
 MAX_HEADER_LINES = 100
+_REFUSAL_TEXT = ("Les en-têtes de la requête sont trop volumineux.\n"
+                 "Request header fields are too large.\n").encode()  # sent before any page: both languages
 _REFUSAL = (b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-            b"content-type: text/plain; charset=utf-8\r\ncontent-length: 36\r\n"
-            b"connection: close\r\n\r\nRequest header fields are too large.")
+            b"content-type: text/plain; charset=utf-8\r\nx-content-type-options: nosniff\r\n"
+            b"content-length: " + str(len(_REFUSAL_TEXT)).encode() + b"\r\n"
+            b"connection: close\r\n\r\n" + _REFUSAL_TEXT)
 
 
 class _HeadersTooLarge(Exception):

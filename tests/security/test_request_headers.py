@@ -68,3 +68,10 @@ def test_headers_over_the_limit_are_refused_and_the_connection_closed(served, he
     answer = answer_to(served, headers)
     assert answer == b"" or answer.startswith(b"HTTP/1.1 431"), answer[:200]
     assert answer_to(served, []).startswith(b"HTTP/1.1 200")  # the server is fine
+
+
+def test_the_refusal_says_why_in_french_and_english(served):
+    answer = answer_to(served, [f"X-Big: {'x' * 70_000}"])
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431") and b"x-content-type-options: nosniff" in head.lower()
+    assert "Les en-têtes de la requête sont trop volumineux." in body.decode()
