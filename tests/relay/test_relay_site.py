@@ -244,7 +244,9 @@ async def test_an_association_admin_joins_and_leaves_the_relay_from_the_desk(mak
     await settle(hub, lyon)
     await set_subscription_state(hub.instance, lyon.instance.config.host, "approve")
     await settle(hub, lyon)
-    assert "abonnée" in (await desk.page("/desk/network")).text
+    subscribed = unescape((await desk.page("/desk/network")).text)
+    assert "abonnée" in subscribed  # the relay by its name, not by the URL of its actor
+    assert f"<strong>{hub.instance.instance_actor.name}</strong> ({hub.instance.config.host})" in subscribed
 
     await desk.submit("/desk/network", "/desk/network/leave", {"relay": f"{hub.url}/actor"})
     await settle(hub, lyon)
