@@ -24,7 +24,8 @@ async def network(request: Request, error: str = "", status_code: int = 200) -> 
     known = {relay.followee: await storage.get_remote_actor_by_uri(instance.db, relay.followee)
              for relay in relays}
     return render(request, "desk/network.html", {
-        "relays": relays, "names": {uri: actor.name for uri, actor in known.items() if actor and actor.name}, "error": error, "done": request.query_params.get("done", ""),
+        "relays": relays, "names": {uri: actor.name for uri, actor in known.items() if actor and actor.name},
+        "error": error, "done": request.query_params.get("done", ""),
     }, status_code=status_code)
 
 
