@@ -73,7 +73,8 @@ class Done:
 @dataclass(frozen=True)
 class Retry:
     """The step failed this time. `at`: when the peer asked to be tried again (Retry-After),
-    kept as given; otherwise the policy's backoff, or giving up once the tries are used up."""
+    kept as given; otherwise the policy's backoff. Once the tries are used up, the row fails for
+    good either way (a peer answering 429 for ever does not keep it queued for ever)."""
 
     error: str
     at: float | None = None
@@ -132,7 +133,8 @@ class Queue(Generic[Row]):
             case GiveUp(error):
                 await storage.give_up_queued_row(db, name, row.id, error)
             case Retry(error, at):
-                at = at if at is not None else self.policy.next_attempt_at(row.attempts + 1, now)
+                backoff_at = self.policy.next_attempt_at(row.attempts + 1, now)
+                at = None if backoff_at is None else (at if at is not None else backoff_at)
                 if at is None:
                     await storage.give_up_queued_row(db, name, row.id, error)
                 else:

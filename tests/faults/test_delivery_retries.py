@@ -298,6 +298,24 @@ async def test_sixteen_failures_fail_the_delivery_for_good(lyon, receivers):
     assert len(peer.received) == 16
 
 
+async def test_a_host_answering_429_for_ever_fails_the_delivery_after_sixteen_tries(lyon, receivers):
+    """Given a host that answers every try with 429 and Retry-After: one hour, then the delivery
+    is tried sixteen times, each when the host asked, and then fails for good (not queued for ever)."""
+    peer = await receivers(default=Answer(429, {"Retry-After": "3600"}))
+    await peer.become_follower_of(lyon.instance)
+
+    await outbox.publish_post(lyon.instance, "Trop de demandes")
+    await run_until_idle(lyon.instance)
+
+    async def finished() -> bool:
+        return (await deliveries(lyon.instance))[0]["state"] != "queued"
+
+    await run_due_until(lyon.instance, finished)
+    [row] = await deliveries(lyon.instance)
+    assert (row["state"], row["attempts"]) == ("failed", 16)
+    assert len(peer.received) == 16
+
+
 async def test_a_slow_receiver_does_not_hold_up_other_hosts(lyon, receivers, monkeypatch):
     """The slow peer sleeps 60 s before answering; our total timeout per POST is cut to 2 s
     (the instance's poster gets total_timeout=2) to keep the test short."""
