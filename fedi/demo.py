@@ -175,10 +175,19 @@ async def _introduce(hub: DemoInstance, associations: list[DemoInstance]) -> Non
                     await outbox.follow(instance, f"{other.url}/users/{other.name}")
         finally:
             await instance.close()
+    for demo in associations:  # nobody publishes before every subscription and follow is accepted
+        instance = await open_instance(demo.directory)
+        try:
+            await _wait_until_accepted(instance, instance.instance_actor.uri, f"{hub.url}/actor")
+            for other in associations:
+                if other is not demo:
+                    await _wait_until_accepted(instance, instance.association.uri,
+                                               f"{other.url}/users/{other.name}")
+        finally:
+            await instance.close()
     for demo in associations:
         instance = await open_instance(demo.directory)
         try:
-            await _wait_for_relay(instance, f"{hub.url}/actor")
             await outbox.publish_post(instance, demo.welcome, title=f"{demo.title} rejoint le réseau")
             await outbox.publish_post(
                 instance, "Un moment convivial pour les nouveaux arrivants : venez faire connaissance "
@@ -189,14 +198,15 @@ async def _introduce(hub: DemoInstance, associations: list[DemoInstance]) -> Non
             await instance.close()
 
 
-async def _wait_for_relay(instance: Instance, relay_actor: str, timeout: float = 30.0) -> None:
+async def _wait_until_accepted(instance: Instance, follower: str, followee: str,
+                               timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        follow = await storage.get_follow(instance.db, instance.instance_actor.uri, relay_actor)
+        follow = await storage.get_follow(instance.db, follower, followee)
         if follow is not None and follow.state == "accepted":
             return
         await asyncio.sleep(0.2)
-    raise RuntimeError("the relay did not accept the subscription; see the server logs")
+    raise RuntimeError(f"{followee} did not accept the follow of {follower}; see the server logs")
 
 
 def _print_summary(instances: list[DemoInstance], base: Path) -> None:
