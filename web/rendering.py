@@ -75,10 +75,6 @@ def gettext(request: Request, message: str, **values: Any) -> str:
     return translated % numbers_in(values, language) if values else translated
 
 
-def format_number(request: Request, value: int) -> str:
-    """A number as the visitor's language writes it (50 000 in French, 50,000 in English)."""
-    return number(value, language_of(request))
-
 
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None,

@@ -7,7 +7,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from ..auth import read_form
-from ..rendering import format_number, gettext
+from ..rendering import gettext
 
 # Bytes of one field of an editor: room for any text under its limit in characters (up to four
 # bytes each in UTF-8), so that a text too long is shown back with the limit, not refused unread.
@@ -28,7 +28,7 @@ def text_field(form: FormData, name: str, max_length: int = 100_000) -> str:
 
 def too_long(request: Request, limit: int) -> FormError:
     return FormError(gettext(request, "The text is too long (at most %(count)s characters).",
-                             count=format_number(request, limit)))
+                             count=limit))
 
 
 async def read_editor_form(request: Request, max_text_length: int) -> FormData:

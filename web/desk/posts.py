@@ -19,7 +19,7 @@ from fedi.storage import Attachment, Post
 
 from ..auth import read_form, require_session
 from ..context import AssociationRoute, instance_of
-from ..rendering import format_number, gettext, render
+from ..rendering import gettext, render
 from . import events, photos
 from .forms import FormError, read_editor_form, text_field, too_long
 
@@ -162,7 +162,7 @@ def _post_fields(request: Request, form: FormData) -> PostFields:
         raise too_long(request, MAX_TEXT_LENGTH)
     if len(title) > MAX_TITLE_LENGTH:
         raise FormError(gettext(request, "The title is too long (at most %(count)s characters).",
-                                count=format_number(request, MAX_TITLE_LENGTH)))
+                                count=MAX_TITLE_LENGTH))
     visibility = VISIBILITIES.get(text_field(form, "visibility", 20)) if "visibility" in form else None
     action = text_field(form, "action", 20)
     if action not in ACTIONS:
