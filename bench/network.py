@@ -94,7 +94,7 @@ async def _create_tenants_async(tenants: Path, indices: list[int], port: int, re
     """`fedi tenant add` + `fedi relay-subscribe` for each, in-process: the relay actor is put in
     the tenant's cache (no fetch before the servers run), the Follow is queued for delivery."""
     from activitypub.vocab import parse_actor
-    from fedi import outbox, storage
+    from fedi import following, storage
     from fedi.config import new_config
     from fedi.instance import open_instance
     from fedi.tenants import add_tenant
@@ -104,7 +104,7 @@ async def _create_tenants_async(tenants: Path, indices: list[int], port: int, re
         instance = await open_instance(await add_tenant(tenants, config))
         try:
             await storage.put_remote_actor(instance.db, parse_actor(relay_doc), instance.clock())
-            await outbox.subscribe_to_relay(instance, relay_url)
+            await following.subscribe_to_relay(instance, relay_url)
         finally:
             await instance.close()
     return len(indices)

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from activitypub.errors import ActivityPubError, NotFound
 
-from . import backup, blocks, outbox, storage
+from . import backup, blocks, following, outbox, storage
 from .cli_admin import add_admin_commands
 from .config import ConfigError, database_path, load_config, new_config
 from .instance import Instance, create_instance_files, open_instance
@@ -135,14 +135,14 @@ async def cmd_delete(instance: Instance, args: argparse.Namespace) -> int:
 
 @_with_instance
 async def cmd_follow(instance: Instance, args: argparse.Namespace) -> int:
-    remote = await outbox.follow(instance, args.target)
+    remote = await following.follow(instance, args.target)
     print(f"follow requested: {remote.uri}")
     return 0
 
 
 @_with_instance
 async def cmd_unfollow(instance: Instance, args: argparse.Namespace) -> int:
-    remote = await outbox.unfollow(instance, args.target)
+    remote = await following.unfollow(instance, args.target)
     print(f"unfollowed: {remote.uri}")
     return 0
 

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from . import accounts, outbox, storage
+from . import accounts, following, outbox, storage
 from .config import new_config
 from .content import render_markdown
 from .instance import Instance, create_instance_files, create_relay_files, open_instance
@@ -169,10 +169,10 @@ async def _introduce(hub: DemoInstance, associations: list[DemoInstance]) -> Non
     for demo in associations:
         instance = await open_instance(demo.directory)
         try:
-            await outbox.subscribe_to_relay(instance, hub.url)
+            await following.subscribe_to_relay(instance, hub.url)
             for other in associations:
                 if other is not demo:
-                    await outbox.follow(instance, f"{other.url}/users/{other.name}")
+                    await following.follow(instance, f"{other.url}/users/{other.name}")
         finally:
             await instance.close()
     for demo in associations:  # nobody publishes before every subscription and follow is accepted

@@ -52,8 +52,8 @@ def actor_document(actor: LocalActor, config: Config, logo_version: str = "") ->
         "following": f"{actor.uri}/following",
         "endpoints": {"sharedInbox": urls.shared_inbox},
         "manuallyApprovesFollowers": actor.manually_approves,
-        "discoverable": actor.kind != "instance",
-        "indexable": actor.kind != "instance",
+        "discoverable": actor.kind in ("association", "members"),
+        "indexable": actor.kind == "association",
         "published": actor.created_at[:19] + "Z",
         "publicKey": {
             "id": actor.key_id,
@@ -61,7 +61,7 @@ def actor_document(actor: LocalActor, config: Config, logo_version: str = "") ->
             "publicKeyPem": actor.public_key_pem,
         },
     }
-    if actor.kind != "instance":
+    if actor.kind in ("association", "members"):
         icon = f"{urls.logo}?v={logo_version}" if logo_version else urls.logo
         doc["icon"] = {"type": "Image", "mediaType": "image/png", "url": icon}
     return doc

@@ -57,6 +57,7 @@ class Instance:
     poster: Poster  # deliveries
     association: LocalActor
     instance_actor: LocalActor
+    members: LocalActor | None = None  # the members' space (a Group); a relay has none
     settings: SiteSettings = field(default_factory=SiteSettings)
     wakeups: Wakeups = field(default_factory=Wakeups)
     blocklist: Any = None  # fedi.blocks.Blocklist, cached for the inbox (see there)
@@ -90,6 +91,8 @@ class Instance:
             return self.association
         if uri == self.instance_actor.uri:
             return self.instance_actor
+        if self.members is not None and uri == self.members.uri:
+            return self.members
         return await storage.get_local_actor_by_uri(self.db, uri)
 
     async def close(self) -> None:
@@ -117,8 +120,39 @@ async def create_instance_files(directory: Path, config: Config, summary: str = 
                                  "Organization", config.title, summary)
             await _put_new_actor(tx, config.domain, urls.instance_actor, "instance",
                                  "Application", config.domain)
+            await _put_members_space(tx, config)
     finally:
         await db.close()
+
+
+MEMBERS_USERNAME = "membres"
+
+
+def members_space_profile(title: str) -> tuple[str, str]:
+    """The members' space's name and presentation until the admin writes their own."""
+    return (f"Espace adhérents – {title}",
+            f"L’espace réservé aux adhérents de {title} : nouvelles et discussions entre adhérents."
+            " Demandez à suivre ce compte : l’association valide chaque demande. Sans compte sur le"
+            " fédivers, demandez un lien d’invitation à l’accueil de l’association.")
+
+
+async def _put_members_space(tx: storage.Transaction, config: Config) -> None:
+    name, summary = members_space_profile(config.title)
+    await _put_new_actor(tx, MEMBERS_USERNAME, Urls(config.url).actor(MEMBERS_USERNAME), "members",
+                         "Group", name, summary, manually_approves=True)
+
+
+async def _members_space(db: Database, config: Config) -> LocalActor | None:
+    """The instance's members' space, created on first open for an instance made before it
+    existed (unless its association itself is named "membres")."""
+    if config.role != "instance":
+        return None
+    space = await storage.get_local_actor_by_kind(db, "members")
+    if space is None and await storage.get_local_actor_by_username(db, MEMBERS_USERNAME) is None:
+        async with db.transaction() as tx:
+            await _put_members_space(tx, config)
+        space = await storage.get_local_actor_by_kind(db, "members")
+    return space
 
 
 async def create_relay_files(directory: Path, config: Config) -> None:
@@ -168,6 +202,7 @@ async def open_instance(directory: Path, *, http: httpx.AsyncClient | None = Non
     http = http or make_client(allow_private=config.allow_private, user_agent=user_agent)
     poster = poster or Poster(allow_private=config.allow_private, user_agent=user_agent)
     settings = await load_settings(db)
+    members = await _members_space(db, config)
     return Instance(config=config, directory=directory, db=db, http=http, poster=poster,
-                    association=association, instance_actor=instance_actor, settings=settings,
-                    **overrides)
+                    association=association, instance_actor=instance_actor, members=members,
+                    settings=settings, **overrides)

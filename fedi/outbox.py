@@ -1,4 +1,4 @@
-"""What the association does: publish, edit, delete, follow, unfollow, accept, update its profile.
+"""What the association does: publish, edit, delete its posts, update its profile (follows: `following`).
 
 Each action stores its object and activity and queues one delivery per target inbox, all in
 one transaction (see `delivery.py` for the sending side).
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from activitypub.errors import BadRequest, NotFound
 from activitypub.vocab import AS_CONTEXT, PUBLIC
@@ -25,8 +24,7 @@ from .documents import (
     without_context,
 )
 from .instance import Instance
-from .remote import resolve_actor
-from .storage import EventFields, LocalActor, Post, RemoteActor, utc_now_iso
+from .storage import EventFields, LocalActor, Post, utc_now_iso
 
 MAX_TITLE_LENGTH = 200
 MAX_TEXT_LENGTH = 50_000
@@ -54,7 +52,9 @@ async def publish_post(
     author: LocalActor | None = None, media: list[tuple[int, str]] | None = None,
     event: EventFields | None = None, status: str = "published", scheduled_at: str | None = None,
 ) -> Post:
-    """Markdown in, a Note (or, with `event`, an Event) out to every follower. With `status`
+    """Markdown in, a Note (or, with `event`, an Event) out to every follower: a public post
+    is the association's; a members' post ("followers") is the members' space's, sent to its
+    approved members only (see `publisher_for`). With `status`
     "draft" or "scheduled" (at `scheduled_at`, UTC ISO) it is stored and nothing is sent yet;
     scheduled at a time already past, it is published now. `media` are the photos: (media id,
     alt text) in order."""
@@ -65,7 +65,7 @@ async def publish_post(
         raise BadRequest("a scheduled post needs a date")
     if status == "scheduled" and _is_past(scheduled_at):
         status = "published"
-    author = author or instance.association
+    author = author or publisher_for(instance, visibility)
     uri = instance.urls.new_post()
     async with instance.db.transaction() as tx:
         await storage.put_post(
@@ -73,6 +73,7 @@ async def publish_post(
             title=title, content=render_markdown(text), source=text, in_reply_to=None,
             visibility=visibility, status=status, url=uri, raw=None, published_at=utc_now_iso(),
             scheduled_at=scheduled_at if status == "scheduled" else None, event=event,
+            group_uri=_group_of(author, visibility),
         )
         if media:
             await storage.set_post_media(tx, uri, media)
@@ -109,6 +110,21 @@ async def keep_for_later(instance: Instance, uri: str, scheduled_at: str | None)
     return await _own_post(instance, uri)
 
 
+def publisher_for(instance: Instance, visibility: str) -> LocalActor:
+    """Who publishes a post for `visibility`: the association for everyone, the members' space
+    for members ("followers" of the Group, which approves each one). An instance without a
+    members' space (a relay) has no members' posts."""
+    if visibility == "public":
+        return instance.association
+    if visibility != "followers" or instance.members is None:
+        raise BadRequest(f"no audience {visibility!r} here")
+    return instance.members
+
+
+def _group_of(author: LocalActor, visibility: str) -> str | None:
+    return author.uri if author.ap_type == "Group" and visibility != "public" else None
+
+
 def _is_past(scheduled_at: str | None) -> bool:
     return scheduled_at is not None and scheduled_at <= utc_now_iso()
 
@@ -139,8 +155,9 @@ async def edit_post(
     author = await instance.get_local_actor(post.author)
     assert author is not None
     async with instance.db.transaction() as tx:
-        if visibility is not None and not published:
-            await storage.set_post_visibility(tx, uri, visibility)
+        if visibility is not None and not published and visibility != post.visibility:
+            author = publisher_for(instance, visibility)
+            await storage.set_post_audience(tx, uri, visibility, author.uri, _group_of(author, visibility))
         await storage.update_post(tx, uri, title=new_title, content=render_markdown(text),
                                   source=text, raw=None, event=event,
                                   updated_at=utc_now_iso() if published else None)
@@ -174,18 +191,17 @@ async def save_post(
 
 async def republish_for_other_audience(instance: Instance, uri: str) -> Post:
     """A published post goes out again, same text, photos and event details, for the other
-    audience (public ↔ followers only), and the old one is deleted (its Delete federates). The
+    audience (public ↔ the members' space), and the old one is deleted (its Delete federates). The
     new one is published first, so nothing is lost if the deletion fails."""
     post = await _own_post(instance, uri)
     if post.status != "published":
         raise BadRequest(f"{uri} is not published")
     visibility = "public" if post.visibility == "followers" else "followers"
-    author = await instance.get_local_actor(post.author)
     media = [(photo.media_id, photo.alt) for photo in await storage.list_attachments(instance.db, uri)]
     event = EventFields(post.event_start, post.event_end, post.event_place,
                         post.event_recurrence) if post.is_event and post.event_start else None
     again = await publish_post(instance, post.source or plain_text(post.content), title=post.title,
-                               visibility=visibility, author=author, media=media, event=event)
+                               visibility=visibility, media=media, event=event)
     await delete_post(instance, uri)
     return again
 
@@ -238,45 +254,6 @@ async def _send(
     await enqueue(instance, tx, actor, document, inboxes, public=PUBLIC in to)
 
 
-async def follow(instance: Instance, target: str, *, actor: LocalActor | None = None) -> RemoteActor:
-    """The association (or another local actor) follows a remote actor; pending until Accept."""
-    actor = actor or instance.association
-    remote = await resolve_actor(instance, target)
-    follow_uri = instance.urls.new_activity()
-    document = activity_document(follow_uri, "Follow", actor.uri, remote.uri, to=[remote.uri])
-    async with instance.db.transaction() as tx:
-        await storage.put_follow(tx, actor.uri, remote.uri, follow_uri, "pending")
-        await enqueue(instance, tx, actor, document, [remote.inbox], public=False)
-    return remote
-
-
-async def unfollow(instance: Instance, target: str, *, actor: LocalActor | None = None) -> RemoteActor:
-    actor = actor or instance.association
-    remote = await resolve_actor(instance, target)
-    existing = await storage.get_follow(instance.db, actor.uri, remote.uri)
-    if existing is None:
-        raise NotFound(f"{actor.username} does not follow {remote.uri}")
-    follow_doc = activity_document(existing.activity_uri or instance.urls.new_activity(), "Follow",
-                                   actor.uri, remote.uri, to=[remote.uri])
-    document = activity_document(instance.urls.new_activity(), "Undo", actor.uri,
-                                 without_context(follow_doc), to=[remote.uri])
-    async with instance.db.transaction() as tx:
-        await storage.delete_follow(tx, actor.uri, remote.uri)
-        await enqueue(instance, tx, actor, document, [remote.inbox], public=False)
-    return remote
-
-
-async def accept_follow(
-    instance: Instance, tx: storage.Transaction, actor: LocalActor, follower: RemoteActor,
-    follow_activity: dict[str, Any],
-) -> None:
-    """Accepts a Follow (inside the caller's transaction): follower recorded, Accept queued."""
-    await storage.set_follow_state(tx, follower.uri, actor.uri, "accepted")
-    document = activity_document(instance.urls.new_activity(), "Accept", actor.uri,
-                                 without_context(follow_activity), to=[follower.uri])
-    await enqueue(instance, tx, actor, document, [follower.inbox], public=False)
-
-
 async def update_actor(instance: Instance, tx: storage.Transaction, actor: LocalActor,
                        logo_version: str | None = None) -> None:
     """A local actor's profile changed (name, presentation, logo), inside the caller's
@@ -289,12 +266,3 @@ async def update_actor(instance: Instance, tx: storage.Transaction, actor: Local
                                  cc=[f"{actor.uri}/followers"], context=profile["@context"])
     inboxes = await storage.list_follower_inboxes(tx, actor.uri)
     await enqueue(instance, tx, actor, document, inboxes, public=True)
-
-
-async def subscribe_to_relay(instance: Instance, relay_url: str) -> RemoteActor:
-    """The instance actor follows a relay (LitePub style: a Follow of the relay's actor). Accepts
-    the relay's actor URL, its base URL, or the inbox URL that Mastodon admins are given."""
-    parts = urlsplit(relay_url.strip())
-    if parts.path in ("", "/", "/inbox"):
-        relay_url = f"{parts.scheme}://{parts.netloc}/actor"
-    return await follow(instance, relay_url, actor=instance.instance_actor)

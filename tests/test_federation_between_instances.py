@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fedi import outbox, storage
+from fedi import following, outbox, storage
 from fedi_testing import fetch_json, settle
 
 
@@ -10,16 +10,16 @@ async def test_two_associations_follow_each_other_and_see_posts_edits_and_deleti
     lyon = await make_instance("avf-lyon")
     nantes = await make_instance("avf-nantes")
 
-    await outbox.follow(lyon.instance, "@avf-nantes@" + nantes.instance.config.host)
-    await outbox.follow(nantes.instance, lyon.actor_url)
+    await following.follow(lyon.instance, "@avf-nantes@" + nantes.instance.config.host)
+    await following.follow(nantes.instance, lyon.actor_url)
     await settle(lyon, nantes)
 
     assert (await storage.get_follow(lyon.db, lyon.actor_url, nantes.actor_url)).state == "accepted"
     assert await storage.list_followers(nantes.db, nantes.actor_url, 10) == [lyon.actor_url]
     status, followers = await fetch_json(f"{lyon.actor_url}/followers")  # not listed: the count only
     assert status == 200 and followers["totalItems"] == 1
-    status, following = await fetch_json(f"{nantes.actor_url}/following?page=1")
-    assert status == 200 and following["orderedItems"] == [lyon.actor_url]
+    status, followed = await fetch_json(f"{nantes.actor_url}/following?page=1")
+    assert status == 200 and followed["orderedItems"] == [lyon.actor_url]
 
     post = await outbox.publish_post(nantes.instance, "Café-rencontre **jeudi** à 10 h", title="Café")
     await settle(lyon, nantes)
@@ -43,9 +43,9 @@ async def test_two_associations_follow_each_other_and_see_posts_edits_and_deleti
 async def test_unfollow_removes_the_follower_and_stops_deliveries(make_instance):
     lyon = await make_instance("avf-lyon")
     nantes = await make_instance("avf-nantes")
-    await outbox.follow(lyon.instance, nantes.actor_url)
+    await following.follow(lyon.instance, nantes.actor_url)
     await settle(lyon, nantes)
-    await outbox.unfollow(lyon.instance, nantes.actor_url)
+    await following.unfollow(lyon.instance, nantes.actor_url)
     await settle(lyon, nantes)
 
     assert await storage.list_followers(nantes.db, nantes.actor_url, 10) == []

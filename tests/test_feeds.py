@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import httpx
 import pytest
 
-from fedi import outbox, storage
+from fedi import following, outbox, storage
 from fedi_testing import Served, settle
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -133,7 +133,7 @@ async def network(make_instance):
     nantes = await make_instance("avf-nantes")
     for member in (lyon, nantes):
         await storage.put_relay_allowed(hub.db, member.instance.config.host)
-        await outbox.subscribe_to_relay(member.instance, hub.url)
+        await following.subscribe_to_relay(member.instance, hub.url)
     await settle(hub, lyon, nantes)
     return hub, lyon, nantes
 

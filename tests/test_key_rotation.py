@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from activitypub.keys import generate_rsa_key, private_key_to_pem, public_key_to_pem
-from fedi import outbox, storage
+from fedi import following, outbox, storage
 from fedi.instance import open_instance
 from fedi_testing import settle
 
@@ -11,7 +11,7 @@ from fedi_testing import settle
 async def test_posts_signed_with_a_rotated_key_are_accepted_after_one_refetch(make_instance):
     lyon = await make_instance("avf-lyon")
     nantes = await make_instance("avf-nantes")
-    await outbox.follow(lyon.instance, nantes.actor_url)
+    await following.follow(lyon.instance, nantes.actor_url)
     await settle(lyon, nantes)
     old_pem = (await storage.get_remote_actor_by_uri(lyon.db, nantes.actor_url)).public_key_pem
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from activitypub.errors import NotFound
 
-from .. import outbox, storage
+from .. import following, storage
 from ..config import ConfigError, load_config, new_config
 from ..instance import Instance, create_relay_files
 from .network import hide_post
@@ -72,7 +72,7 @@ def _serve(args: argparse.Namespace, serve: Command) -> int:
 
 
 async def _subscribe(instance: Instance, args: argparse.Namespace) -> int:
-    remote = await outbox.subscribe_to_relay(instance, args.relay_url)
+    remote = await following.subscribe_to_relay(instance, args.relay_url)
     print(f"subscription requested: {remote.uri} (waiting for the relay to accept)")
     return 0
 

@@ -15,6 +15,7 @@ from . import (
     dialect,
     events,
     follows,
+    groups,
     inbox,
     media,
     models,
@@ -34,6 +35,7 @@ from .deliveries import *  # noqa: F401,F403  (outgoing activities, deliveries, 
 from .dialect import *  # noqa: F401,F403  (the timestamp format)
 from .events import *  # noqa: F401,F403  (the public calendar)
 from .follows import *  # noqa: F401,F403
+from .groups import *  # noqa: F401,F403  (members of Groups, the Groups' copies)
 from .inbox import *  # noqa: F401,F403  (received activities)
 from .media import *  # noqa: F401,F403  (photos of posts)
 from .models import *  # noqa: F401,F403  (rows as typed objects)
@@ -46,7 +48,7 @@ from .settings import *  # noqa: F401,F403
 
 __all__ = [
     name
-    for module in (accounts, actors, blocks, comments, db, deliveries, dialect, events, follows, inbox,
-                   media, models, pages, posts, queues, reactions, relay, settings)
+    for module in (accounts, actors, blocks, comments, db, deliveries, dialect, events, follows, groups,
+                   inbox, media, models, pages, posts, queues, reactions, relay, settings)
     for name in module.__all__
 ]

@@ -84,7 +84,7 @@ async def get_session(db: Reader, token_hash: str, now: float) -> Session | None
     if row is None:
         return None
     account = Account(id=row["id"], username=row["username"], password_hash=row["password_hash"],
-                      role=row["role"], created_at=row["created_at"])
+                      role=row["role"], created_at=row["created_at"], actor_uri=row["actor_uri"])
     return Session(account=account, csrf_token=row["csrf_token"], expires_at=row["expires_at"])
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "put_remote_actor",
     "get_remote_actor_by_uri",
     "get_remote_actor_by_key_id",
+    "get_remote_actor_by_handle",
     "delete_actor_traces",
 ]
 
@@ -93,6 +94,14 @@ async def get_remote_actor_by_uri(db: Reader, uri: str) -> RemoteActor | None:
 
 async def get_remote_actor_by_key_id(db: Reader, key_id: str) -> RemoteActor | None:
     row = await db.fetchone("SELECT * FROM remote_actors WHERE public_key_id = ?", (key_id,))
+    return RemoteActor.from_row(row) if row else None
+
+
+async def get_remote_actor_by_handle(db: Reader, username: str, host: str) -> RemoteActor | None:
+    """A remote actor already known, by its @username@host (case as Mastodon: insensitive)."""
+    row = await db.fetchone(
+        "SELECT * FROM remote_actors WHERE lower(preferred_username) = ? AND host = ?"
+        " ORDER BY fetched_at DESC LIMIT 1", (username.lower(), host.lower()))
     return RemoteActor.from_row(row) if row else None
 
 

@@ -11,8 +11,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Account", "Attachment", "Delivery", "DomainBlock", "DomainPurge", "EventFields", "Follow",
-    "HostState", "InboxItem", "LocalActor", "Post", "RelaySubscription", "RemoteActor", "Session",
-    "StoredActivity",
+    "HostState", "InboxItem", "LocalActor", "Membership", "Post", "RelaySubscription", "RemoteActor",
+    "Session", "StoredActivity",
 ]
 
 
@@ -80,6 +80,31 @@ class Follow:
 
 
 @dataclass(frozen=True)
+class Membership:
+    """A member of a Group, or someone asking to be one: a remote account or a local person."""
+
+    actor_uri: str
+    state: str  # pending | accepted
+    since: str
+    follow_uri: str | None
+    handle: str  # @name@host, or the local person's name
+    name: str
+    is_local: bool
+
+    @classmethod
+    def from_row(cls, row: Row) -> Membership:
+        is_local = row["local_username"] is not None
+        if is_local:
+            handle, name = row["local_username"], row["local_name"] or row["local_username"]
+        else:
+            host = row["remote_host"] or ""
+            handle = f"@{row['remote_username'] or '?'}@{host}"
+            name = row["remote_name"] or row["remote_username"] or handle
+        return cls(actor_uri=row["follower"], state=row["state"], since=row["created_at"],
+                   follow_uri=row["activity_uri"], handle=handle, name=name, is_local=is_local)
+
+
+@dataclass(frozen=True)
 class Post:
     id: int
     uri: str
@@ -102,6 +127,12 @@ class Post:
     event_end: str | None = None
     event_place: dict[str, str] | None = None  # name, street, postal_code, locality, country
     event_recurrence: str | None = None  # an RFC 5545 RRULE, e.g. FREQ=WEEKLY;INTERVAL=3
+    group_uri: str | None = None  # the Group whose members alone may see it
+
+    @property
+    def is_private(self) -> bool:
+        """Seen by the members of a Group only (404 to everyone else, everywhere)."""
+        return self.group_uri is not None
 
     @property
     def is_deleted(self) -> bool:
@@ -153,17 +184,29 @@ class Attachment:
 
 @dataclass(frozen=True)
 class Account:
-    """Someone who logs in to the desk: an admin (settings, accounts, moderation) or an editor."""
+    """Someone who logs in: `role` is what they may do on the desk (admin: settings, accounts,
+    moderation; editor: posts; member: nothing there), and `actor_uri` their `Person` actor when
+    they are a member of the members' space. One person, one account, its roles together."""
 
     id: int
     username: str
     password_hash: str
     role: str
     created_at: str
+    actor_uri: str | None = None
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def uses_desk(self) -> bool:
+        return self.role in ("admin", "editor")
+
+    @property
+    def roles(self) -> frozenset[str]:
+        held = {self.role} if self.role != "member" else set()
+        return frozenset(held | ({"member"} if self.actor_uri else set()))
 
     @classmethod
     def from_row(cls, row: Row) -> Account:

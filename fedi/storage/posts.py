@@ -18,9 +18,11 @@ __all__ = [
     "set_post_status",
     "set_post_published",
     "set_post_schedule",
-    "set_post_visibility",
+    "set_post_audience",
     "delete_draft",
     "list_posts_by_author",
+    "list_group_posts",
+    "count_group_posts",
     "list_replies",
     "list_local_posts",
     "list_due_scheduled_posts",
@@ -51,16 +53,19 @@ async def put_post(
     published_at: str,
     scheduled_at: str | None = None,
     event: EventFields | None = None,
+    group_uri: str | None = None,
 ) -> bool:
-    """Stores a post once; a second put of the same uri changes nothing and returns False."""
+    """Stores a post once; a second put of the same uri changes nothing and returns False.
+    `group_uri` names the Group whose members alone may see it (a members' space post, or a
+    reply in it)."""
     inserted = await tx.rowcount(
         "INSERT INTO posts (uri, author, is_local, type, title, content, source, in_reply_to,"
         " visibility, status, url, raw, published_at, scheduled_at, event_start, event_end,"
-        " event_place, event_recurrence) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        " event_place, event_recurrence, group_uri) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
         " ON CONFLICT(uri) DO NOTHING",
         (uri, author, int(is_local), type, title, content, source, in_reply_to, visibility,
          status, url, json.dumps(raw) if raw is not None else None, published_at, scheduled_at,
-         *_event_columns(event)),
+         *_event_columns(event), group_uri),
     )
     return inserted > 0
 
@@ -130,10 +135,14 @@ async def set_post_schedule(tx: Transaction, uri: str, status: str, scheduled_at
                      (status, scheduled_at, uri))
 
 
-async def set_post_visibility(tx: Transaction, uri: str, visibility: str) -> None:
-    """Who will see a post not yet published (a published one keeps its audience)."""
-    await tx.execute("UPDATE posts SET visibility = ? WHERE uri = ? AND status IN ('draft', 'scheduled')",
-                     (visibility, uri))
+async def set_post_audience(tx: Transaction, uri: str, visibility: str, author: str,
+                            group_uri: str | None) -> None:
+    """Who will see a post not yet published, and so who publishes it: the association for
+    everyone, the members' space (a Group) for its members. A published one keeps its audience."""
+    await tx.execute(
+        "UPDATE posts SET visibility = ?, author = ?, group_uri = ?"
+        " WHERE uri = ? AND status IN ('draft', 'scheduled')",
+        (visibility, author, group_uri, uri))
 
 
 async def delete_draft(tx: Transaction, uri: str) -> None:
@@ -152,6 +161,23 @@ async def list_posts_by_author(
         (author, limit, offset),
     )
     return [Post.from_row(row) for row in rows]
+
+
+async def list_group_posts(db: Reader, group_uri: str, limit: int, offset: int = 0) -> list[Post]:
+    """The published posts of a Group's space that start a discussion (not replies), newest first."""
+    rows = await db.fetchall(
+        "SELECT * FROM posts WHERE group_uri = ? AND status = 'published' AND in_reply_to IS NULL"
+        " ORDER BY published_at DESC, id DESC LIMIT ? OFFSET ?",
+        (group_uri, limit, offset),
+    )
+    return [Post.from_row(row) for row in rows]
+
+
+async def count_group_posts(db: Reader, group_uri: str) -> int:
+    row = await db.fetchone(
+        "SELECT COUNT(*) FROM posts WHERE group_uri = ? AND status = 'published' AND in_reply_to IS NULL",
+        (group_uri,))
+    return int(row[0]) if row else 0
 
 
 async def list_replies(db: Reader, post_uri: str, statuses: tuple[str, ...]) -> list[Post]:

@@ -237,6 +237,30 @@ MIGRATIONS: list[str] = [
         edited_at TEXT NOT NULL
     );
     """,
+    """
+    ALTER TABLE posts ADD COLUMN group_uri TEXT;  -- the Group whose members alone may see it
+    CREATE INDEX posts_group ON posts(group_uri, published_at);
+    ALTER TABLE accounts ADD COLUMN actor_uri TEXT;  -- a member's Person actor (NULL: desk only)
+    CREATE TABLE invitations (
+        id INTEGER PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,  -- sha256 of the link's token: the file opens nothing
+        purpose TEXT NOT NULL,            -- join | reset
+        group_uri TEXT NOT NULL,          -- the Group a join link makes its user a member of
+        account_id INTEGER REFERENCES accounts(id) ON DELETE CASCADE,  -- reset: whose password
+        created_by TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at TEXT,
+        used_by INTEGER,                  -- join: the account it created
+        revoked_at TEXT
+    );
+    CREATE TABLE group_copies (
+        original_uri TEXT PRIMARY KEY,    -- a member's reply or post in a Group
+        copy_uri TEXT NOT NULL UNIQUE,    -- the Group's re-publication of it, for every member
+        group_uri TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    """,
 ]
 
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 from playwright.async_api import expect
 
 from desk_testing import PASSWORD
-from fedi import accounts, outbox, storage
+from fedi import accounts, following, storage
 from fedi_testing import settle
 
 
 async def test_an_editor_on_a_phone_writes_and_publishes_news(
         site, phone, screenshot, assert_accessible, assert_fits_the_screen, make_instance):
     follower = await make_instance("avf-nantes")
-    await outbox.follow(follower.instance, site.actor_url)
+    await following.follow(follower.instance, site.actor_url)
     await settle(site, follower)
     await accounts.create_account(site.db, "julie", "editor", PASSWORD)
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from playwright.async_api import Page
 
 from desk_testing import PASSWORD
-from fedi import accounts, outbox, storage
+from fedi import accounts, following, outbox, storage
 from fedi.content import render_markdown
 from fedi.storage import EventFields
 from fedi_testing import Served, settle
@@ -74,9 +74,9 @@ async def test_no_page_of_the_relay_or_of_an_association_is_wider_than_a_phone(
     waiting = await make_instance(f"{LONG_NAME}-nord")
     await storage.put_relay_allowed(hub.db, site.instance.config.host)
     for member in (site, waiting):
-        await outbox.subscribe_to_relay(member.instance, hub.url)
+        await following.subscribe_to_relay(member.instance, hub.url)
     own_paths = await _fill_association(site)
-    await outbox.follow(site.instance, waiting.actor_url)
+    await following.follow(site.instance, waiting.actor_url)
     await settle(hub, site, waiting)
     await accounts.create_account(hub.db, "admin", "admin", PASSWORD)
 

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from activitypub.poster import Poster
 from activitypub.transport import SafeTransport
-from fedi import outbox, storage
+from fedi import following, outbox, storage
 from fedi.config import new_config
 from fedi.instance import create_instance_files, open_instance
 from fedi_testing import Served, settle
@@ -214,7 +214,7 @@ async def network(tmp_path: Path) -> AsyncIterator[tuple[ActivityRelay, Served, 
 
 async def _subscribed(relay: ActivityRelay, lyon: Served, nantes: Served) -> None:
     for member in (lyon, nantes):
-        await outbox.subscribe_to_relay(member.instance, f"https://{RELAY_HOST}/inbox")
+        await following.subscribe_to_relay(member.instance, f"https://{RELAY_HOST}/inbox")
 
     async def accepted() -> bool:
         states = [await storage.get_follow(m.db, m.instance.instance_actor.uri, RELAY_ACTOR)

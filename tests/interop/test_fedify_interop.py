@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from activitypub.vocab import PUBLIC
-from fedi import outbox, storage
+from fedi import following, outbox, storage
 from fedi_testing import settle
 
 pytestmark = pytest.mark.interop
@@ -93,7 +93,7 @@ async def test_fedify_unfollow_removes_it_from_our_followers(instance, fedify_pe
 
 
 async def test_our_association_follows_fedify_and_receives_its_posts(instance, fedify_peer):
-    await outbox.follow(instance.instance, fedify_peer.actor_url)
+    await following.follow(instance.instance, fedify_peer.actor_url)
     await settle(instance)
     await fedify_peer.wait_for(lambda e: e["type"] == "Follow" and e["verified"])
     await settle(instance)  # Fedify's Accept arrived during our delivery of the Follow
@@ -107,7 +107,7 @@ async def test_our_association_follows_fedify_and_receives_its_posts(instance, f
     assert [(p.uri, p.author) for p in timeline] == [(note_id, fedify_peer.actor_url)]
     assert "Bonjour" in timeline[0].content
 
-    await outbox.unfollow(instance.instance, fedify_peer.actor_url)
+    await following.unfollow(instance.instance, fedify_peer.actor_url)
     await settle(instance)
     await fedify_peer.wait_until(lambda: _no_followers(fedify_peer))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from fedi import outbox, storage
+from fedi import following, outbox, storage
 from fedi.relay.subscriptions import set_subscription_state
 from fedi_testing import settle
 
@@ -20,7 +20,7 @@ async def test_fedify_subscribes_mastodon_style_and_posts_flow_both_ways(make_in
     peer_host = fedify_peer.base_url.split("//")[1]
     relay_actor, relay_inbox = f"{hub.url}/actor", f"{hub.url}/inbox"
     await storage.put_relay_allowed(hub.db, lyon.instance.config.host)
-    await outbox.subscribe_to_relay(lyon.instance, hub.url)
+    await following.subscribe_to_relay(lyon.instance, hub.url)
     await settle(hub, lyon)
 
     # not on the allowlist: the subscription waits for the relay's admin

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from activitypub.vocab import PUBLIC
-from fedi import blocks, outbox, storage
+from fedi import blocks, following, outbox, storage
 from fedi.relay.network import hide_post
 from fedi.relay.subscriptions import set_subscription_state
 from fedi_testing import settle, signer_of
@@ -22,7 +22,7 @@ async def network(make_instance):
     for member in (lyon, nantes):
         await storage.put_relay_allowed(hub.db, member.instance.config.host)
     for member in (lyon, nantes, paris):
-        await outbox.subscribe_to_relay(member.instance, hub.url)
+        await following.subscribe_to_relay(member.instance, hub.url)
     await settle(hub, lyon, nantes, paris)
     return hub, lyon, nantes, paris
 

@@ -12,7 +12,7 @@ import pytest
 from starlette.routing import Route
 
 from desk_testing import alert_of, csrf_of, log_in
-from fedi import outbox, storage
+from fedi import following, outbox, storage
 from fedi.relay.subscriptions import set_subscription_state
 from fedi_testing import settle
 from web.app import create_app
@@ -25,7 +25,7 @@ async def network(make_instance):
     paris = await make_instance("avf-paris")
     await storage.put_relay_allowed(hub.db, lyon.instance.config.host)
     for member in (lyon, paris):
-        await outbox.subscribe_to_relay(member.instance, hub.url)
+        await following.subscribe_to_relay(member.instance, hub.url)
     await settle(hub, lyon, paris)
     return hub, lyon, paris
 
@@ -212,7 +212,7 @@ async def test_the_directory_and_the_news_by_region(make_instance):
     await _located(nantes, "Nantes", "Pays de la Loire")
     for member in (lyon, nantes):
         await storage.put_relay_allowed(hub.db, member.instance.config.host)
-        await outbox.subscribe_to_relay(member.instance, hub.url)
+        await following.subscribe_to_relay(member.instance, hub.url)
     await settle(hub, lyon, nantes)
     await outbox.publish_post(lyon.instance, "Fête des lumières")
     await outbox.publish_post(nantes.instance, "Balade sur l'Erdre")

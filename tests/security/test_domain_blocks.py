@@ -19,7 +19,7 @@ import pytest
 
 from activitypub.errors import BadRequest, Rejected
 from activitypub.vocab import PUBLIC, host_of
-from fedi import blocks, delivery, outbox, storage
+from fedi import blocks, delivery, following, outbox, storage
 from fedi.config import new_config
 from fedi.instance import create_instance_files
 from fedi.storage import DomainPurge, Post
@@ -84,7 +84,7 @@ async def fedi_command(*args: str) -> tuple[int, str, str]:
 
 async def spam_follows_and_comments(lyon: Served, spam: Served) -> tuple[Post, str]:
     """Spam follows us, comments on our post (the comment waits for moderation) and likes it."""
-    await outbox.follow(spam.instance, lyon.actor_url)
+    await following.follow(spam.instance, lyon.actor_url)
     await settle(lyon, spam)
     post = await outbox.publish_post(lyon.instance, "Permanence **mardi** à 14 h")
     created = reply(spam, "reply-1", post.uri)
@@ -104,7 +104,7 @@ async def hostile(make_instance: Any) -> tuple[Served, Served, Post, str]:
     lyon = await make_instance("avf-lyon")
     spam = await make_instance("spam")
     post, comment = await spam_follows_and_comments(lyon, spam)
-    await outbox.follow(lyon.instance, spam.actor_url)
+    await following.follow(lyon.instance, spam.actor_url)
     await settle(lyon, spam)
     assert (await storage.get_follow(lyon.db, lyon.actor_url, spam.actor_url)).state == "accepted"
     return lyon, spam, post, comment
@@ -179,7 +179,7 @@ async def test_a_blocked_server_gets_403_before_we_ask_it_anything_and_nothing_i
 async def test_a_friends_boost_of_a_blocked_servers_post_is_ignored_quietly(make_instance, friend):
     lyon = await make_instance("avf-lyon")
     spam = await make_instance("spam")
-    await outbox.follow(lyon.instance, friend.actor_url)
+    await following.follow(lyon.instance, friend.actor_url)
     await settle(lyon, friend)
     advert = await outbox.publish_post(spam.instance, "Achetez nos montres !")
     await blocks.block_domain(lyon.instance, LOOPBACK)
@@ -239,7 +239,7 @@ async def test_following_an_account_on_a_blocked_domain_fails_clearly_without_as
     asked = record_requests(lyon)
     for target in (spam.actor_url, f"@spam@{spam.instance.config.host}"):
         with pytest.raises(Rejected, match=f"{spam.instance.config.host} is blocked on this instance"):
-            await outbox.follow(lyon.instance, target)
+            await following.follow(lyon.instance, target)
     assert asked == []
     assert await storage.get_follow(lyon.db, lyon.actor_url, spam.actor_url) is None
 
@@ -251,7 +251,7 @@ async def test_after_unblock_the_server_can_follow_us_again(hostile):
 
     assert await storage.delete_domain_block(lyon.db, LOOPBACK)
     assert not await storage.delete_domain_block(lyon.db, LOOPBACK)
-    await outbox.follow(spam.instance, lyon.actor_url)
+    await following.follow(spam.instance, lyon.actor_url)
     await settle(lyon, spam)
 
     assert await storage.list_followers(lyon.db, lyon.actor_url, 10) == [spam.actor_url]
@@ -295,7 +295,7 @@ async def test_fedi_block_on_a_stopped_instance_then_the_server_is_refused(tmp_p
         assert code == 0 and f"unblocked {LOOPBACK}" in out, err
         # the running server reads the blocks again within BLOCKLIST_SECONDS of the CLI's change
         await asyncio.sleep(blocks.BLOCKLIST_SECONDS + 0.5)
-        await outbox.follow(spam.instance, lyon.actor_url)
+        await following.follow(spam.instance, lyon.actor_url)
         await settle(lyon, spam)
         assert await storage.list_followers(lyon.db, lyon.actor_url, 10) == [spam.actor_url]
     finally:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from activitypub.vocab import PUBLIC
-from fedi import outbox, storage
+from fedi import following, outbox, storage
 from fedi.storage import Post
 from fedi_testing import Served, fetch_json, settle, signer_of, table_counts
 
@@ -111,7 +111,7 @@ async def test_a_create_by_reference_to_someone_elses_post_stores_nothing(peers)
     peer's, not hers; our instance (which follows the peer) does not take it from her."""
     target, peer, mallory = peers
     theirs = await outbox.publish_post(peer.instance, "Sortie au musée samedi")
-    await outbox.follow(target.instance, peer.actor_url)
+    await following.follow(target.instance, peer.actor_url)
     await settle_checked(target, peer, mallory)
     assert await storage.get_post_by_uri(target.db, theirs.uri) is None  # published before the follow
     response = await deliver(mallory, target, activity(mallory, "Create", "create-3", theirs.uri))
@@ -195,7 +195,7 @@ async def test_a_forged_account_deletion_of_the_peer_removes_nothing(commented):
     """"The peer's account is gone", said by mallory: signed by her (refused), or unsigned
     (a self-Delete whose key cannot be checked is acknowledged, but never applied)."""
     target, peer, mallory, _, comment = commented
-    await outbox.follow(peer.instance, target.actor_url)
+    await following.follow(peer.instance, target.actor_url)
     await settle_checked(target, peer, mallory)
     gone = activity(peer, "Delete", "delete-account", peer.actor_url)
     assert_answered(await deliver(mallory, target, gone), 401, 403)
@@ -211,7 +211,7 @@ async def test_a_forged_account_deletion_of_the_peer_removes_nothing(commented):
 
 
 async def _peer_follows(target: Served, peer: Served, mallory: Served) -> str:
-    await outbox.follow(peer.instance, target.actor_url)
+    await following.follow(peer.instance, target.actor_url)
     await settle_checked(target, peer, mallory)
     follow = await storage.get_follow(target.db, peer.actor_url, target.actor_url)
     assert follow is not None and follow.state == "accepted" and follow.activity_uri

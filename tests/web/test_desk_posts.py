@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from desk_testing import alert_of, log_in
-from fedi import outbox, storage
+from fedi import following, outbox, storage
 from fedi_testing import fetch_json, settle
 
 
@@ -19,7 +19,7 @@ def _post_id(response) -> int:
 async def test_an_editor_publishes_news_that_reaches_a_following_instance(make_instance):
     site = await make_instance("avf-lyon")
     follower = await make_instance("avf-nantes")
-    await outbox.follow(follower.instance, site.actor_url)
+    await following.follow(follower.instance, site.actor_url)
     await settle(site, follower)
     desk = await log_in(site, "julie", role="editor")
 
@@ -42,7 +42,7 @@ async def test_an_editor_publishes_news_that_reaches_a_following_instance(make_i
 async def test_a_draft_stays_on_the_desk_until_it_is_published(make_instance):
     site = await make_instance("avf-lyon")
     follower = await make_instance("avf-nantes")
-    await outbox.follow(follower.instance, site.actor_url)
+    await following.follow(follower.instance, site.actor_url)
     await settle(site, follower)
     desk = await log_in(site)
 
@@ -85,7 +85,7 @@ async def test_a_scheduled_post_goes_out_when_its_time_comes(make_instance):
 async def test_editing_and_deleting_federate(make_instance):
     site = await make_instance("avf-lyon")
     follower = await make_instance("avf-nantes")
-    await outbox.follow(follower.instance, site.actor_url)
+    await following.follow(follower.instance, site.actor_url)
     await settle(site, follower)
     desk = await log_in(site)
     post_id = _post_id(await desk.submit("/desk/posts/new", "/desk/posts/new", {

@@ -13,7 +13,7 @@ import httpx
 
 from activitypub.vocab import PUBLIC
 from desk_testing import HTML, log_in
-from fedi import outbox, storage
+from fedi import following, outbox, storage
 from fedi_testing import Served, settle, signer_of
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
@@ -50,7 +50,7 @@ async def news_and_a_neighbour(make_instance) -> tuple[Served, Served, str]:
     """Lyon publishes news; Nantes follows Lyon."""
     site = await make_instance("avf-lyon")
     neighbour = await make_instance("avf-nantes")
-    await outbox.follow(neighbour.instance, site.actor_url)
+    await following.follow(neighbour.instance, site.actor_url)
     post = await outbox.publish_post(site.instance, "Café d'accueil jeudi à 10 h.")
     await settle(site, neighbour)
     return site, neighbour, post.uri
@@ -111,7 +111,7 @@ async def test_an_approved_reply_edited_by_its_author_waits_again_showing_what_c
 
 async def test_an_edit_of_a_pending_reply_or_one_from_a_trusted_account_keeps_its_state(make_instance):
     site, neighbour, post_uri = await news_and_a_neighbour(make_instance)
-    await outbox.follow(site.instance, neighbour.actor_url)
+    await following.follow(site.instance, neighbour.actor_url)
     await settle(site, neighbour)
     desk = await log_in(site)
     await desk.submit("/desk/settings", "/desk/settings", {
@@ -168,7 +168,7 @@ async def test_blocking_the_whole_server_of_a_comment_removes_it_and_refuses_the
 async def test_with_auto_approve_the_reply_of_a_followed_account_shows_at_once(make_instance):
     site, neighbour, post_uri = await news_and_a_neighbour(make_instance)
     stranger = await make_instance("avf-paris")
-    await outbox.follow(site.instance, neighbour.actor_url)
+    await following.follow(site.instance, neighbour.actor_url)
     await settle(site, neighbour)
     desk = await log_in(site)
     response = await desk.submit("/desk/settings", "/desk/settings", {

@@ -13,7 +13,7 @@ import httpx
 from PIL import Image
 
 from desk_testing import HTML, alert_of, csrf_of, log_in
-from fedi import outbox, storage
+from fedi import following, storage
 from fedi.media import media_directory
 from fedi_testing import settle, table_counts
 
@@ -76,7 +76,7 @@ async def nothing_stored(site) -> bool:
 async def test_an_editor_publishes_news_with_a_phone_photo_that_reaches_a_following_instance(make_instance):
     site = await make_instance("avf-lyon")
     follower = await make_instance("avf-nantes")
-    await outbox.follow(follower.instance, site.actor_url)
+    await following.follow(follower.instance, site.actor_url)
     await settle(site, follower)
     desk = await log_in(site, "julie", role="editor")
 

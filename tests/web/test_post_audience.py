@@ -10,7 +10,7 @@ from html import unescape
 import httpx
 
 from desk_testing import HTML, alert_of, log_in
-from fedi import outbox, storage
+from fedi import following, members, outbox, storage
 from fedi_testing import AP_HEADERS, settle, signer_of
 
 
@@ -131,7 +131,11 @@ async def test_delete_and_publish_again_for_members_only(make_instance):
     site = await make_instance("avf-lyon")
     follower = await make_instance("avf-nantes")
     outsider = await make_instance("avf-brest")
-    await outbox.follow(follower.instance, site.actor_url)
+    await following.follow(follower.instance, site.actor_url)
+    await following.follow(follower.instance, site.instance.members.uri)
+    await following.follow(outsider.instance, site.actor_url)
+    await settle(site, follower, outsider)
+    await members.approve(site.instance, follower.actor_url)
     await settle(site, follower)
     desk = await log_in(site)
     old_id = _post_id(await desk.submit("/desk/posts/new", "/desk/posts/new", {
@@ -149,6 +153,7 @@ async def test_delete_and_publish_again_for_members_only(make_instance):
     new = await storage.get_post_by_id(site.db, new_id)
     assert (new.status, new.visibility, new.title, new.source) == (
         "published", "followers", "Réunion", "Réservé aux adhérents, publié par erreur")
+    assert new.author == site.instance.members.uri
     assert (await storage.get_post_by_id(site.db, old_id)).is_deleted
     assert await _answers(new.uri, outsider) == [404, 404, 404]
     assert (await _answers(old.uri, outsider))[0] == 410
@@ -156,4 +161,6 @@ async def test_delete_and_publish_again_for_members_only(make_instance):
     assert (await storage.get_post_by_uri(follower.db, old.uri)).is_deleted
     received = await storage.get_post_by_uri(follower.db, new.uri)
     assert received is not None and received.visibility == "followers"
+    await settle(site, outsider)
+    assert await storage.get_post_by_uri(outsider.db, new.uri) is None  # follows the association only
     await desk.aclose()

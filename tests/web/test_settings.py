@@ -14,7 +14,7 @@ import httpx
 from PIL import Image
 
 from desk_testing import HTML, PASSWORD, alert_of, log_in
-from fedi import outbox, storage
+from fedi import following, storage
 from fedi_testing import Served, fetch_json, settle
 
 
@@ -41,7 +41,7 @@ async def visit(site: Served, path: str) -> httpx.Response:
 async def test_a_new_name_and_colour_show_on_the_site_and_reach_the_followers(make_instance):
     site = await make_instance("avf-lyon")
     follower = await make_instance("avf-nantes")
-    await outbox.follow(follower.instance, site.actor_url)
+    await following.follow(follower.instance, site.actor_url)
     await settle(site, follower)
     desk = await log_in(site)
 
@@ -118,7 +118,7 @@ async def test_a_logo_announcing_too_many_pixels_is_refused(make_instance):
 async def test_a_new_logo_is_squared_served_as_png_and_announced(make_instance):
     site = await make_instance("avf-lyon")
     follower = await make_instance("avf-nantes")
-    await outbox.follow(follower.instance, site.actor_url)
+    await following.follow(follower.instance, site.actor_url)
     await settle(site, follower)
     desk = await log_in(site)
 
@@ -146,7 +146,7 @@ async def test_a_new_logo_is_squared_served_as_png_and_announced(make_instance):
 async def test_followers_show_on_the_home_page_only_when_the_association_chooses(make_instance):
     site = await make_instance("avf-lyon")
     follower = await make_instance("avf-nantes")
-    await outbox.follow(follower.instance, site.actor_url)
+    await following.follow(follower.instance, site.actor_url)
     await settle(site, follower)
     assert "@avf-nantes@" not in (await visit(site, "/")).text
 

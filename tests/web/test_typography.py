@@ -8,7 +8,7 @@ import re
 from html import unescape
 
 from desk_testing import alert_of, browser_for, csrf_of, log_in
-from fedi import outbox, storage
+from fedi import following, outbox, storage
 from fedi_testing import settle
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -46,7 +46,7 @@ async def test_the_relay_pages_and_its_desk_write_dates_in_french(make_instance)
     hub = await make_instance("relay", role="relay")
     lyon = await make_instance("avf-lyon")
     await storage.put_relay_allowed(hub.db, lyon.instance.config.host)
-    await outbox.subscribe_to_relay(lyon.instance, hub.url)
+    await following.subscribe_to_relay(lyon.instance, hub.url)
     await settle(hub, lyon)
     await outbox.publish_post(lyon.instance, "Pique-nique au parc dimanche")
     await settle(hub, lyon)

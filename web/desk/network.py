@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from activitypub.errors import ActivityPubError
-from fedi import outbox, storage
+from fedi import following, storage
 
 from ..auth import read_form, require_session
 from ..context import AssociationRoute, instance_of
@@ -38,7 +38,7 @@ async def subscribe(request: Request) -> Response:
         return await network(request, gettext(
             request, "Give the relay's address, for example https://relais.avf.example."), 400)
     try:
-        await outbox.subscribe_to_relay(instance, url)
+        await following.subscribe_to_relay(instance, url)
     except ActivityPubError:
         return await network(request, gettext(
             request, "The relay at this address could not be reached or is not a relay."), 400)
@@ -50,7 +50,7 @@ async def leave(request: Request) -> Response:
     instance = instance_of(request)
     form = await read_form(request)
     try:
-        await outbox.unfollow(instance, text_field(form, "relay", 500), actor=instance.instance_actor)
+        await following.unfollow(instance, text_field(form, "relay", 500), actor=instance.instance_actor)
     except ActivityPubError:
         return await network(request, gettext(request, "This instance does not subscribe to it."), 404)
     return RedirectResponse("/desk/network?done=left", status_code=303)
