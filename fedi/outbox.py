@@ -80,7 +80,7 @@ async def publish_post(
         post = await storage.get_post_by_uri(tx, uri)
         assert post is not None
         if status == "published":
-            await _send_post(instance, tx, author, "Create", post)
+            await send_post(instance, tx, author, "Create", post)
     return post
 
 
@@ -95,7 +95,7 @@ async def publish_now(instance: Instance, uri: str) -> Post:
         await storage.set_post_published(tx, uri, utc_now_iso())
         published = await storage.get_post_by_uri(tx, uri)
         assert published is not None
-        await _send_post(instance, tx, author, "Create", published)
+        await send_post(instance, tx, author, "Create", published)
     return published
 
 
@@ -166,7 +166,7 @@ async def edit_post(
         edited = await storage.get_post_by_uri(tx, uri)
         assert edited is not None
         if published:
-            await _send_post(instance, tx, author, "Update", edited)
+            await send_post(instance, tx, author, "Update", edited)
     return edited
 
 
@@ -229,9 +229,10 @@ async def _own_post(instance: Instance, uri: str) -> Post:
     return post
 
 
-async def _send_post(
+async def send_post(
     instance: Instance, tx: storage.Transaction, author: LocalActor, kind: str, post: Post
 ) -> None:
+    """Queues a stored post's Create or Update for its audience, inside the caller's transaction."""
     attachments = await storage.list_attachments(tx, post.uri)
     document = post_document(post, attachments, instance.config.timezone, instance.settings.language,
                              datetime.fromtimestamp(instance.clock(), UTC))

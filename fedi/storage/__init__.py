@@ -17,6 +17,7 @@ from . import (
     follows,
     groups,
     inbox,
+    invitations,
     media,
     models,
     pages,
@@ -37,6 +38,7 @@ from .events import *  # noqa: F401,F403  (the public calendar)
 from .follows import *  # noqa: F401,F403
 from .groups import *  # noqa: F401,F403  (members of Groups, the Groups' copies)
 from .inbox import *  # noqa: F401,F403  (received activities)
+from .invitations import *  # noqa: F401,F403  (one-time links: joining, password resets)
 from .media import *  # noqa: F401,F403  (photos of posts)
 from .models import *  # noqa: F401,F403  (rows as typed objects)
 from .pages import *  # noqa: F401,F403  (static pages, booklet, greeters, contact messages)
@@ -49,6 +51,6 @@ from .settings import *  # noqa: F401,F403
 __all__ = [
     name
     for module in (accounts, actors, blocks, comments, db, deliveries, dialect, events, follows, groups,
-                   inbox, media, models, pages, posts, queues, reactions, relay, settings)
+                   inbox, invitations, media, models, pages, posts, queues, reactions, relay, settings)
     for name in module.__all__
 ]

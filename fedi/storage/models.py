@@ -11,8 +11,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Account", "Attachment", "Delivery", "DomainBlock", "DomainPurge", "EventFields", "Follow",
-    "HostState", "InboxItem", "LocalActor", "Membership", "Post", "RelaySubscription", "RemoteActor",
-    "Session", "StoredActivity",
+    "HostState", "InboxItem", "Invitation", "LocalActor", "Membership", "Post", "RelaySubscription",
+    "RemoteActor", "Session", "StoredActivity",
 ]
 
 
@@ -211,6 +211,38 @@ class Account:
     @classmethod
     def from_row(cls, row: Row) -> Account:
         return cls(**dict(row))
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """A one-time link: to join the members' space ("join"), or to set a new password ("reset")."""
+
+    id: int
+    purpose: str
+    group_uri: str
+    account_id: int | None
+    account_name: str | None  # the account it created (join) or resets
+    created_by: str
+    created_at: str
+    expires_at: str
+    used_at: str | None
+    revoked_at: str | None
+
+    def state(self, now_iso: str) -> str:
+        """waiting | used | revoked | expired"""
+        if self.used_at:
+            return "used"
+        if self.revoked_at:
+            return "revoked"
+        return "expired" if self.expires_at <= now_iso else "waiting"
+
+    @classmethod
+    def from_row(cls, row: Row) -> Invitation:
+        data = dict(row)
+        return cls(id=data["id"], purpose=data["purpose"], group_uri=data["group_uri"],
+                   account_id=data["account_id"], account_name=data["account_name"],
+                   created_by=data["created_by"], created_at=data["created_at"],
+                   expires_at=data["expires_at"], used_at=data["used_at"], revoked_at=data["revoked_at"])
 
 
 @dataclass(frozen=True)
