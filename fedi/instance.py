@@ -38,6 +38,7 @@ USER_AGENT = f"fedi/{__version__}"
 KEY_MEMO_SECONDS = 300.0  # a rotated key fails to verify and is fetched again at once anyway
 HOST_MEMO_SECONDS = 60.0
 MEMO_SIZE = 4096
+MEMBERS_USERNAME = "membres"  # the members' space: acct:membres@DOMAIN
 
 
 @dataclass
@@ -110,6 +111,8 @@ async def create_instance_files(directory: Path, config: Config, summary: str = 
     """`fedi init`: settings, database, the association's actor and the instance actor."""
     if database_path(directory).exists():
         raise ConfigError(f"{directory} already holds a fedi database; refusing to overwrite it")
+    if config.name == MEMBERS_USERNAME:
+        raise ConfigError(f"the name {MEMBERS_USERNAME} is the members' space's; choose another")
     summary = summary.strip() or f"{config.title} : accueil des nouveaux arrivants."
     save_config(directory, config)
     db = await Database.open(database_location(directory, config))
@@ -123,9 +126,6 @@ async def create_instance_files(directory: Path, config: Config, summary: str = 
             await _put_members_space(tx, config)
     finally:
         await db.close()
-
-
-MEMBERS_USERNAME = "membres"
 
 
 def members_space_profile(title: str) -> tuple[str, str]:
