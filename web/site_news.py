@@ -71,10 +71,9 @@ def _page_number(request: Request) -> int:
 
 
 async def post_page(request: Request, instance: Instance, post: Post) -> Response:
-    comments = await storage.list_replies(instance.db, post.uri, ("published",))
     return render(request, "post.html", {
         "view": (await post_views(instance, [post]))[0],
-        "comments": [comment for comment in comments if comment.visibility in ("public", "unlisted")],
+        "comments": await storage.list_public_replies(instance.db, post.uri),
         "event": agenda.event_details(request, instance, post),
     }, status_code=410 if post.is_deleted else 200)
 
