@@ -92,7 +92,7 @@ async def nodeinfo(request: Request) -> Response:
     version = request.path_params["version"]
     if version not in ("2.0", "2.1"):
         raise NotFound("unknown NodeInfo version")
-    users = await storage.count_local_actors(instance.db, ("association", "person"))
+    users = await storage.count_local_actors(instance.db, ("association",))  # members: not public
     document = nodeinfo_document(
         version=version, software_name="fedi", software_version=__version__,
         repository=None, homepage=None, open_registrations=False, users_total=users,

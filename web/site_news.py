@@ -40,12 +40,13 @@ async def home(request: Request) -> Response:
 async def actor_page(request: Request, instance: Instance, actor: LocalActor) -> Response:
     """The association's home page (also what its actor URL shows in a browser)."""
     posts = await storage.list_posts_by_author(instance.db, actor.uri, HOME_POSTS)
+    counted = actor.ap_type != "Group"  # a Group's followers are its members: not even their number
     return render(request, "home.html", {
         "actor": actor,
         "handle": f"@{actor.username}@{instance.config.host}",
-        "followers": await storage.count_followers(instance.db, actor.uri),
+        "followers": await storage.count_followers(instance.db, actor.uri) if counted else None,
         "follower_list": await storage.list_follower_handles(instance.db, actor.uri, LISTED_FOLLOWERS)
-        if instance.settings.list_followers else [],
+        if counted and instance.settings.list_followers else [],
         "posts": await post_views(instance, [post for post in posts if not post.is_event]),
         "upcoming": await agenda.upcoming_on_home(request, instance),
     })
@@ -70,10 +71,9 @@ def _page_number(request: Request) -> int:
 
 
 async def post_page(request: Request, instance: Instance, post: Post) -> Response:
-    comments = await storage.list_replies(instance.db, post.uri, ("published",))
     return render(request, "post.html", {
         "view": (await post_views(instance, [post]))[0],
-        "comments": [comment for comment in comments if comment.visibility in ("public", "unlisted")],
+        "comments": await storage.list_public_replies(instance.db, post.uri),
         "event": agenda.event_details(request, instance, post),
     }, status_code=410 if post.is_deleted else 200)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .db import Reader
 from .models import Post
+from .posts import LISTED_PUBLICLY
 
 __all__ = [
     "list_public_events_not_over",
@@ -15,7 +16,7 @@ MAX_EVENTS = 500  # far more than an association announces at once
 
 _PUBLIC_EVENTS = (
     "SELECT * FROM posts WHERE author = ? AND is_local = 1 AND type = 'Event'"
-    " AND status = 'published' AND visibility = 'public' AND in_reply_to IS NULL"
+    f" AND status = 'published' AND {LISTED_PUBLICLY} AND in_reply_to IS NULL"
     " AND event_start IS NOT NULL"
 )
 

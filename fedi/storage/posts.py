@@ -24,6 +24,7 @@ __all__ = [
     "list_group_posts",
     "count_group_posts",
     "list_replies",
+    "list_public_replies",
     "list_local_posts",
     "list_due_scheduled_posts",
     "count_local_posts",
@@ -33,6 +34,11 @@ __all__ = [
     "list_network_posts_from",
     "list_network_post_dates",
 ]
+
+
+LISTED_PUBLICLY = "visibility = 'public' AND group_uri IS NULL"
+"""What a public list (site, feeds, agenda, counts, the relay's pages) may show: a post of a
+Group's space never, whatever its visibility says."""
 
 
 async def put_post(
@@ -154,7 +160,7 @@ async def delete_draft(tx: Transaction, uri: str) -> None:
 async def list_posts_by_author(
     db: Reader, author: str, limit: int, offset: int = 0, *, public_only: bool = True
 ) -> list[Post]:
-    visibility = "AND visibility = 'public'" if public_only else ""
+    visibility = f"AND {LISTED_PUBLICLY}" if public_only else ""
     rows = await db.fetchall(
         f"SELECT * FROM posts WHERE author = ? AND status = 'published' {visibility}"
         " AND in_reply_to IS NULL ORDER BY published_at DESC, id DESC LIMIT ? OFFSET ?",
@@ -190,6 +196,16 @@ async def list_replies(db: Reader, post_uri: str, statuses: tuple[str, ...]) -> 
     return [Post.from_row(row) for row in rows]
 
 
+async def list_public_replies(db: Reader, post_uri: str) -> list[Post]:
+    """The published replies anyone may read under a post (none of a Group's space), oldest first."""
+    rows = await db.fetchall(
+        "SELECT * FROM posts WHERE in_reply_to = ? AND status = 'published'"
+        " AND visibility IN ('public', 'unlisted') AND group_uri IS NULL ORDER BY published_at, id",
+        (post_uri,),
+    )
+    return [Post.from_row(row) for row in rows]
+
+
 async def list_local_posts(
     db: Reader, author: str, statuses: tuple[str, ...], limit: int, offset: int = 0,
     *, post_type: str | None = None,
@@ -213,8 +229,9 @@ async def list_due_scheduled_posts(db: Reader, now_iso: str) -> list[Post]:
 
 
 async def count_local_posts(db: Reader) -> int:
+    """The published posts of this instance that anyone may read (NodeInfo's localPosts)."""
     row = await db.fetchone(
-        "SELECT COUNT(*) FROM posts WHERE is_local = 1 AND status = 'published'"
+        f"SELECT COUNT(*) FROM posts WHERE is_local = 1 AND status = 'published' AND {LISTED_PUBLICLY}"
     )
     return int(row[0]) if row else 0
 
@@ -237,7 +254,7 @@ async def list_timeline(db: Reader, limit: int, offset: int = 0) -> list[Post]:
 async def list_network_posts(db: Reader, limit: int, offset: int = 0) -> list[Post]:
     """A relay's news: the public posts its subscribers published, newest first."""
     rows = await db.fetchall(
-        "SELECT * FROM posts WHERE is_local = 0 AND status = 'published' AND visibility = 'public'"
+        f"SELECT * FROM posts WHERE is_local = 0 AND status = 'published' AND {LISTED_PUBLICLY}"
         " AND in_reply_to IS NULL ORDER BY published_at DESC, id DESC LIMIT ? OFFSET ?",
         (limit, offset),
     )
@@ -247,7 +264,7 @@ async def list_network_posts(db: Reader, limit: int, offset: int = 0) -> list[Po
 async def list_network_posts_by(db: Reader, authors: list[str], limit: int, offset: int = 0) -> list[Post]:
     """The public posts the relay holds from these actors (a region's associations), newest first."""
     rows = await db.fetchall(
-        "SELECT * FROM posts WHERE is_local = 0 AND status = 'published' AND visibility = 'public'"
+        f"SELECT * FROM posts WHERE is_local = 0 AND status = 'published' AND {LISTED_PUBLICLY}"
         f" AND in_reply_to IS NULL AND author {in_json_list(db)}"
         " ORDER BY published_at DESC, id DESC LIMIT ? OFFSET ?",
         (json.dumps(authors), limit, offset),
@@ -259,7 +276,7 @@ async def list_network_posts_from(db: Reader, host: str, limit: int, offset: int
     """The public posts the relay holds from one subscribed instance, newest first."""
     secure, plain = f"https://{host}/", f"http://{host}/"
     rows = await db.fetchall(
-        "SELECT * FROM posts WHERE is_local = 0 AND status = 'published' AND visibility = 'public'"
+        f"SELECT * FROM posts WHERE is_local = 0 AND status = 'published' AND {LISTED_PUBLICLY}"
         " AND in_reply_to IS NULL AND (substr(author, 1, ?) = ? OR substr(author, 1, ?) = ?)"
         " ORDER BY published_at DESC, id DESC LIMIT ? OFFSET ?",
         (len(secure), secure, len(plain), plain, limit, offset),
@@ -270,7 +287,7 @@ async def list_network_posts_from(db: Reader, host: str, limit: int, offset: int
 async def list_network_post_dates(db: Reader, since_iso: str) -> list[str]:
     """When each public post the relay received since `since_iso` was published."""
     rows = await db.fetchall(
-        "SELECT published_at FROM posts WHERE is_local = 0 AND visibility = 'public'"
+        f"SELECT published_at FROM posts WHERE is_local = 0 AND {LISTED_PUBLICLY}"
         " AND in_reply_to IS NULL AND status != 'deleted' AND published_at >= ?",
         (since_iso,),
     )
