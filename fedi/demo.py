@@ -3,8 +3,8 @@
 Each one is a real `fedi serve` / `fedi relay serve` process with its own data directory, as in
 production; this module only prepares them, starts them, and makes them talk: every association
 subscribes to the relay, follows the others, and publishes a welcome post and its recurring
-welcome meeting. Each has its pages, town and region filled in; each, the relay too, has a desk
-account (printed at start).
+welcome meeting, and a post in its members' space. Each has its pages, town and region filled
+in and a local member; each, the relay too, has a desk account (printed at start).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from . import accounts, following, outbox, storage
+from . import accounts, following, invitations, outbox, storage
 from .config import new_config
 from .content import render_markdown
 from .instance import Instance, create_instance_files, create_relay_files, open_instance
@@ -41,6 +41,7 @@ ASSOCIATIONS = [  # name, title, welcome post, town, region
 ]
 RELAY_NAME = "relay"
 DESK_USER = "admin"
+MEMBER = ("marie", "Marie Martin", "bienvenue-marie")  # a local member of each members' space
 ABOUT = ("Qui sommes-nous", "Nous sommes des bénévoles qui accueillent les nouveaux arrivants : "
          "cafés-rencontres, sorties, ateliers de conversation et groupes d'activités.")
 MEET = ("Nous rencontrer", "**Permanence d'accueil** : chaque mardi de 14 h à 17 h à la Maison des "
@@ -125,6 +126,10 @@ async def _fill_site(demo: DemoInstance) -> None:
             await storage.put_booklet_section(instance.db, title, text, render_markdown(text))
         for first_name, area, languages, interests in GREETERS:
             await storage.put_greeter(instance.db, first_name, area, languages, interests, email="")
+        link = await invitations.create_invitation(instance, DESK_USER)
+        username, display_name, password = MEMBER
+        await invitations.join(instance, link.rsplit("/", 1)[1], username=username,
+                               display_name=display_name, town=demo.town, password=password)
     finally:
         await instance.close()
 
@@ -194,6 +199,10 @@ async def _introduce(hub: DemoInstance, associations: list[DemoInstance]) -> Non
                 "autour d'un café.", title="Café d'accueil des nouveaux arrivants",
                 event=EventFields(start=_next_tuesday_evening(), recurrence="FREQ=WEEKLY;INTERVAL=3",
                                   place={"name": "Maison des associations", "locality": demo.town}))
+            await outbox.publish_post(
+                instance, "L'assemblée générale aura lieu le mois prochain : ordre du jour et "
+                "procurations dans ce fil. Vos questions en commentaire !",
+                title="Assemblée générale des adhérents", visibility="followers")
         finally:
             await instance.close()
 
@@ -217,6 +226,9 @@ def _print_summary(instances: list[DemoInstance], base: Path) -> None:
     for demo in instances:
         print(f"  desk of {demo.title}: {demo.url}/login"
               f"  user {DESK_USER}, password {desk_password(demo)}")
+    for demo in (demo for demo in instances if demo.name != RELAY_NAME):
+        print(f"  members' space of {demo.title}: {demo.url}/members"
+              f"  user {MEMBER[0]}, password {MEMBER[2]}")
     print("Press Ctrl-C to stop.\n", flush=True)
 
 

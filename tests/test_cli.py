@@ -133,8 +133,9 @@ def test_demo_starts_a_relay_and_three_associations_that_share_their_posts(tmp_p
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             followers = httpx.get(f"{lyon}/users/avf-lyon/followers", headers=AP).json()
-            # each publishes a welcome post and its recurring welcome meeting; all six reach all
-            if followers["totalItems"] == 2 and all(_posts_kept(tmp_path / name) == 6 for name in
+            # each publishes a welcome post and its recurring welcome meeting; all six reach all;
+            # its members' post stays in its own space
+            if followers["totalItems"] == 2 and all(_posts_kept(tmp_path / name) == (6, 1) for name in
                                                     ("avf-lyon", "avf-nantes", "avf-rennes")):
                 break
             time.sleep(0.3)
@@ -142,6 +143,8 @@ def test_demo_starts_a_relay_and_three_associations_that_share_their_posts(tmp_p
             raise AssertionError("the demo associations did not federate")
         home = httpx.get(f"{lyon}/", headers={"Accept": "text/html"}).text
         assert "Bienvenue à Lyon" in home and "Café d&#39;accueil des nouveaux arrivants" in home
+        assert "Assemblée générale des adhérents" not in home
+        assert f"{lyon}/members  user marie, password bienvenue-marie" in output
         assert "chaque mardi de 14 h à 17 h" in httpx.get(f"{lyon}/meet").text
         assert f"{lyon}/login  user admin, password bienvenue-avf-lyon" in output
         with _logged_in(lyon, "bienvenue-avf-lyon") as browser:
@@ -168,10 +171,14 @@ def _logged_in(url: str, password: str) -> Iterator[httpx.Client]:
         yield browser
 
 
-def _posts_kept(directory: Path) -> int:
-    """Posts an association holds (its own and the others'), read while its server runs."""
+def _posts_kept(directory: Path) -> tuple[int, int]:
+    """Published posts an association holds (its own and the others'), read while its server
+    runs: (public ones, those of its members' space)."""
     with sqlite3.connect(f"file:{directory / 'fedi.sqlite3'}?mode=ro", uri=True) as db:
-        return int(db.execute("SELECT COUNT(*) FROM posts WHERE status = 'published'").fetchone()[0])
+        row = db.execute("SELECT COUNT(*) FILTER (WHERE group_uri IS NULL),"
+                         " COUNT(*) FILTER (WHERE group_uri IS NOT NULL)"
+                         " FROM posts WHERE status = 'published'").fetchone()
+        return int(row[0]), int(row[1])
 
 
 def _modes(directory: Path) -> dict[str, str]:

@@ -30,3 +30,24 @@ def test_each_query_is_typed_and_defined_where_it_is_listed():
             signature = inspect.signature(value)
             assert signature.return_annotation is not inspect.Signature.empty, name
             assert all(p.annotation is not inspect.Parameter.empty for p in signature.parameters.values()), name
+
+
+async def test_every_table_and_index_the_migrations_name_is_created(tmp_path):
+    """Given a new database, each CREATE of the migrations ran, whatever comment stands around it
+    (a comment after a `;` once made the next statement vanish)."""
+    import re
+
+    from fedi.storage.schema import MIGRATIONS
+
+    script = "".join(MIGRATIONS)
+    expected = set(re.findall(r"CREATE (?:TABLE|INDEX) (\w+)", script))
+    columns = set(re.findall(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", script))
+    db = await storage.Database.open(str(tmp_path / "fedi.sqlite3"))
+    try:
+        created = {row[0] for row in await db.fetchall("SELECT name FROM sqlite_master")}
+        present = {(table, column) for table, _ in columns
+                   for column in [row[1] for row in await db.fetchall(f"PRAGMA table_info({table})")]}
+    finally:
+        await db.close()
+    assert expected <= created, expected - created
+    assert columns <= present, columns - present

@@ -238,9 +238,11 @@ MIGRATIONS: list[str] = [
     );
     """,
     """
-    ALTER TABLE posts ADD COLUMN group_uri TEXT;  -- the Group whose members alone may see it
+    -- posts.group_uri: the Group whose members alone may see a post,
+    -- accounts.actor_uri: a member's Person actor (NULL: a desk account only)
+    ALTER TABLE posts ADD COLUMN group_uri TEXT;
     CREATE INDEX posts_group ON posts(group_uri, published_at);
-    ALTER TABLE accounts ADD COLUMN actor_uri TEXT;  -- a member's Person actor (NULL: desk only)
+    ALTER TABLE accounts ADD COLUMN actor_uri TEXT;
     CREATE TABLE invitations (
         id INTEGER PRIMARY KEY,
         token_hash TEXT NOT NULL UNIQUE,  -- sha256 of the link's token: the file opens nothing
@@ -306,4 +308,14 @@ async def _set_schema_version(tx: Transaction, number: int) -> None:
 
 
 def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip() and not s.strip().startswith("--")]
+    """The statements of a script, each without the comment lines before it (a comment after a
+    statement's `;` belongs to the next chunk, which must still run)."""
+    chunks = (_without_leading_comments(chunk) for chunk in script.split(";"))
+    return [chunk for chunk in chunks if chunk]
+
+
+def _without_leading_comments(chunk: str) -> str:
+    lines = chunk.strip().splitlines()
+    while lines and (not lines[0].strip() or lines[0].strip().startswith("--")):
+        lines.pop(0)
+    return "\n".join(lines).strip()
