@@ -29,11 +29,12 @@ async def republish(instance: Instance, original: Post) -> Post | None:
     if existing is not None:
         return await storage.get_post_by_uri(instance.db, existing)
     parent = await _copy_or_self(instance, original.in_reply_to)
+    content = await _copy_content(instance, original)  # read before the transaction holds the database
     uri = instance.urls.new_post()
     async with instance.db.transaction() as tx:
         await storage.put_post(
             tx, uri=uri, author=group.uri, is_local=True, type="Note", title=original.title,
-            content=await _copy_content(instance, original), source=None, in_reply_to=parent,
+            content=content, source=None, in_reply_to=parent,
             visibility="followers", status="published", url=uri, raw=None,
             published_at=utc_now_iso(), group_uri=original.group_uri)
         await storage.put_group_copy(tx, original.uri, uri, original.group_uri)
@@ -49,9 +50,9 @@ async def follow_edit(instance: Instance, original: Post) -> None:
     group = await _group_of(instance, original)
     if copy is None or group is None:
         return
+    content = await _copy_content(instance, original)
     async with instance.db.transaction() as tx:
-        await storage.update_post(tx, copy.uri, title=original.title,
-                                  content=await _copy_content(instance, original), source=None,
+        await storage.update_post(tx, copy.uri, title=original.title, content=content, source=None,
                                   raw=None, updated_at=utc_now_iso())
         edited = await storage.get_post_by_uri(tx, copy.uri)
         assert edited is not None
