@@ -19,8 +19,8 @@ async def handle_delete(instance: Instance, activity: Activity) -> None:
         in_spaces = await storage.list_group_originals_by_author(instance.db, activity.actor)
         async with instance.db.transaction() as tx:
             await storage.delete_actor_traces(tx, activity.actor, utc_now_iso())
-        for post in in_spaces:
-            await withdraw(instance, post)
+        for written in in_spaces:
+            await withdraw(instance, written)
         return
     post = await storage.get_post_by_uri(instance.db, target)
     if post is None or post.is_deleted:
