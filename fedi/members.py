@@ -9,12 +9,16 @@ The same machinery will serve the activity groups.
 
 from __future__ import annotations
 
-from activitypub.errors import NotFound
-from activitypub.vocab import host_of
+from collections.abc import Mapping
+
+from activitypub.errors import ActivityPubError, NotFound
+from activitypub.signatures import verify_request
+from activitypub.vocab import Activity, as_id, host_of
 
 from . import storage
 from .following import accept_follow, reject_follow
 from .instance import Instance
+from .remote import key_retriever
 from .storage import Account, LocalActor, Membership
 
 MAX_LISTED = 5000
@@ -122,6 +126,35 @@ async def may_fetch(instance: Instance, group_uri: str, signer_uri: str, signer_
         return True
     return signer_type == "Application" and await storage.has_member_on_host(
         instance.db, group_uri, host_of(signer_uri))
+
+
+async def may_read_signed(instance: Instance, group_uri: str, method: str, url: str,
+                          headers: Mapping[str, str]) -> bool:
+    """Whether a fetch of a Group's private object is signed by someone who may read it (see
+    `may_fetch`). No signature, a bad one, a key that cannot be had or a blocked signer are all
+    a no: the caller answers 404, which tells nothing."""
+    try:
+        verified = await verify_request(method, url, headers, b"", key_retriever(instance))
+    except ActivityPubError:
+        return False
+    signer = await storage.get_remote_actor_by_uri(instance.db, verified.key.owner)
+    return signer is not None and await may_fetch(instance, group_uri, signer.uri, signer.type)
+
+
+async def reveals_membership(instance: Instance, activity: Activity) -> bool:
+    """Whether an activity tells who follows, or asks to follow, an actor that approves its
+    followers by hand (a Follow of it, its Accept or Reject, their Undo): who belongs to a
+    members' space is nobody else's business."""
+    inner = activity.object or {}
+    named = {activity.actor, activity.object_id, as_id(inner.get("actor")), as_id(inner.get("object"))}
+    for uri in filter(None, named):
+        local = await instance.get_local_actor(uri)
+        if local is not None and local.manually_approves:
+            return True
+        remote = await storage.get_remote_actor_by_uri(instance.db, uri)
+        if remote is not None and remote.raw.get("manuallyApprovesFollowers") is True:
+            return True
+    return False
 
 
 def reads_space(account: Account | None) -> bool:

@@ -19,13 +19,14 @@ from activitypub.nodeinfo import (
     nodeinfo_document,
     nodeinfo_links,
 )
+from activitypub.vocab import parse_activity
 from activitypub.webfinger import (
     JRD_CONTENT_TYPE,
     parse_resource,
     resource_scheme,
     webfinger_document,
 )
-from fedi import __version__, inbox, storage
+from fedi import __version__, inbox, members, storage
 from fedi.documents import (
     COLLECTION_PAGE_SIZE,
     actor_document,
@@ -36,7 +37,7 @@ from fedi.documents import (
     without_context,
 )
 from fedi.instance import Instance
-from fedi.storage import LocalActor
+from fedi.storage import LocalActor, Post
 
 from . import site_news
 from .admission import check_inbox_rate, inbox_limits, read_body
@@ -131,6 +132,16 @@ def received_url(instance: Instance, request: Request) -> str:
     return instance.config.url + path.split("?")[0] + (f"?{query}" if query else "")
 
 
+def _headers_of(request: Request) -> dict[str, str]:
+    return {key.decode("latin-1"): value.decode("latin-1") for key, value in request.scope["headers"]}
+
+
+async def _signed_by_reader(instance: Instance, request: Request, group_uri: str) -> bool:
+    """Whether the request is signed by someone who may read the Group's private objects."""
+    return await members.may_read_signed(instance, group_uri, request.method,
+                                         received_url(instance, request), _headers_of(request))
+
+
 async def post_inbox(request: Request) -> Response:
     limits = inbox_limits(request)
     instance = instance_of(request)
@@ -141,8 +152,7 @@ async def post_inbox(request: Request) -> Response:
     if content_type not in ("application/activity+json", "application/ld+json", "application/json"):
         raise BadRequest("content type must be application/activity+json")
     body = await read_body(request, timeout=limits.body_timeout)
-    headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in request.scope["headers"]}
-    await inbox.receive(instance, request.method, received_url(instance, request), headers, body)
+    await inbox.receive(instance, request.method, received_url(instance, request), _headers_of(request), body)
     if sender:  # verified: the signer's host spends from its share
         limits.by_host.allow(sender, limits.clock())
     return Response(status_code=202)
@@ -189,8 +199,16 @@ async def outbox(request: Request) -> Response:
 
 
 async def followers(request: Request) -> Response:
+    """Followers of an actor that approves them by hand are its members: their number for
+    members only, the list for nobody (404 to everyone else)."""
     instance = instance_of(request)
     local = await _collection_owner(instance, request)
+    if local.manually_approves:
+        if request.query_params.get("page") is not None or not await _signed_by_reader(
+                instance, request, local.uri):
+            raise NotFound("no such collection")
+        return await _collection(request, f"{local.uri}/followers",
+                                 await storage.count_followers(instance.db, local.uri), None)
 
     async def items(limit: int, offset: int) -> list[Any]:
         return await storage.list_followers(instance.db, local.uri, limit, offset)
@@ -216,16 +234,37 @@ async def post(request: Request) -> Response:
     instance = instance_of(request)
     uri = f"{instance.config.url}/posts/{request.path_params['post_id']}"
     found = await storage.get_post_by_uri(instance.db, uri)
-    if found is None or found.visibility not in ("public", "unlisted") or not found.is_visible:
+    if found is None or not found.is_visible:
+        raise NotFound("no such post")
+    if found.is_private:
+        return await _private_post(request, instance, found)
+    if found.visibility not in ("public", "unlisted"):
         raise NotFound("no such post")
     if not wants_activitypub(request):
         return vary_accept(await site_news.post_page(request, instance, found))
+    return vary_accept(await _post_json(instance, found))
+
+
+async def _private_post(request: Request, instance: Instance, found: Post) -> Response:
+    """A post of a Group's members: its object (or its tombstone) for a GET signed by a member
+    or by their server, 404 to anyone else."""
+    if not wants_activitypub(request):
+        raise NotFound("no such post")
+    assert found.group_uri is not None
+    if not await _signed_by_reader(instance, request, found.group_uri):
+        raise NotFound("no such post")
+    response = vary_accept(await _post_json(instance, found))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+async def _post_json(instance: Instance, found: Post) -> Response:
     if found.is_deleted:
-        return vary_accept(ActivityJSONResponse(tombstone_document(found), status_code=410))
+        return ActivityJSONResponse(tombstone_document(found), status_code=410)
     attachments = await storage.list_attachments(instance.db, found.uri)
-    return vary_accept(ActivityJSONResponse(
+    return ActivityJSONResponse(
         post_document(found, attachments, instance.config.timezone, instance.settings.language,
-                      datetime.fromtimestamp(instance.clock(), UTC))))
+                      datetime.fromtimestamp(instance.clock(), UTC)))
 
 
 async def activity(request: Request) -> Response:
@@ -233,6 +272,8 @@ async def activity(request: Request) -> Response:
     uri = f"{instance.config.url}/activities/{request.path_params['activity_id']}"
     found = await storage.get_activity_by_uri(instance.db, uri)
     if found is None or not (found.public or found.type in PUBLIC_ACTIVITY_TYPES):
+        raise NotFound("no such activity")
+    if not found.public and await members.reveals_membership(instance, parse_activity(found.body)):
         raise NotFound("no such activity")
     return ActivityJSONResponse(found.body)
 

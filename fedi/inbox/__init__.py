@@ -127,13 +127,17 @@ def parse_json(body: bytes) -> dict[str, Any]:
 
 
 def check_origins(activity: Activity) -> None:
-    """The activity and any object it embeds as its own must live on the actor's host."""
+    """The activity, any object it embeds as its own and any object it updates must live on
+    the actor's host."""
     if activity.id and not same_origin(activity.id, activity.actor):
         raise Rejected("activity id is not on the actor's host")
     if activity.type in ("Create", "Update") and activity.object is not None:
         object_id = as_id(activity.object.get("id"))
         if object_id and not same_origin(object_id, activity.actor):
             raise Rejected("object id is not on the actor's host")
+    updated = activity.object_id if activity.type == "Update" else None
+    if updated and not same_origin(updated, activity.actor):
+        raise Rejected("only an object's author can update it, from its own host")
 
 
 def _content_id(body: bytes) -> str:

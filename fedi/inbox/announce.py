@@ -14,11 +14,14 @@ from .notes import apply_remote_edit, store_remote_note
 
 async def handle_announce(instance: Instance, activity: Activity) -> None:
     """A boost of one of our public posts is counted. A boost by an actor we follow brings its
-    object, fetched from the origin (a second-hand copy is never trusted)."""
+    object, fetched from the origin (a second-hand copy is never trusted). Nothing of a members'
+    space is ever boosted: such an Announce is ignored."""
     target = activity.object_id
     if target is None or activity.id is None:
         return
     post = await storage.get_post_by_uri(instance.db, target)
+    if post is not None and post.is_private:
+        return
     if post is not None and post.is_local:
         if post.visibility == "public" and not post.is_deleted:
             async with instance.db.transaction() as tx:

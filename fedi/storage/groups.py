@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .db import Reader, Transaction
 from .dialect import utc_now_iso
-from .models import Membership
+from .models import Membership, Post
 
 __all__ = [
     "list_memberships",
@@ -15,6 +15,7 @@ __all__ = [
     "put_group_copy",
     "get_group_copy",
     "get_group_original",
+    "list_group_originals_by_author",
 ]
 
 _MEMBERSHIP = (
@@ -75,3 +76,11 @@ async def get_group_original(db: Reader, copy_uri: str) -> str | None:
     """What a copy of the Group re-publishes (a member's reply or post)."""
     row = await db.fetchone("SELECT original_uri FROM group_copies WHERE copy_uri = ?", (copy_uri,))
     return str(row[0]) if row else None
+
+
+async def list_group_originals_by_author(db: Reader, author: str) -> list[Post]:
+    """What a person wrote that a Group re-published (and has not withdrawn yet)."""
+    rows = await db.fetchall(
+        "SELECT p.* FROM posts p JOIN group_copies g ON g.original_uri = p.uri"
+        " WHERE p.author = ? AND p.status != 'deleted' ORDER BY p.id", (author,))
+    return [Post.from_row(row) for row in rows]
