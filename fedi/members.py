@@ -18,6 +18,7 @@ from activitypub.vocab import Activity, as_id, host_of
 from . import storage
 from .following import accept_follow, reject_follow
 from .instance import Instance
+from .outbox import update_actor
 from .remote import key_retriever
 from .storage import Account, LocalActor, Membership
 
@@ -161,3 +162,16 @@ def reads_space(account: Account | None) -> bool:
     """Whether a logged-in person reads the members' space on the site: its members, and the
     desk's admins and editors, who write its posts."""
     return account is not None and (account.uses_desk or account.actor_uri is not None)
+
+
+async def rename(instance: Instance, name: str, summary: str, group: LocalActor | None = None) -> LocalActor:
+    """The space's display name and presentation change (its handle and id never do); its
+    members' servers are sent an Update of it."""
+    group = group or space_of(instance)
+    async with instance.db.transaction() as tx:
+        await storage.set_local_actor_profile(tx, group.uri, name, summary)
+        renamed = await storage.get_local_actor_by_uri(tx, group.uri) or group
+        await update_actor(instance, tx, renamed)
+    if instance.members is not None and instance.members.uri == renamed.uri:
+        instance.members = renamed
+    return renamed

@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
-from . import accounts, comments, events, greeters, messages, network, pages, photos, posts, relay, settings
+from . import (
+    accounts,
+    comments,
+    events,
+    greeters,
+    members,
+    messages,
+    network,
+    pages,
+    photos,
+    posts,
+    relay,
+    settings,
+)
 
 routes = [*posts.routes, *photos.routes, *events.routes, *pages.routes, *greeters.routes,
           *messages.routes, *comments.routes, *settings.routes, *accounts.routes, *relay.routes,
-          *network.routes]
+          *network.routes, *members.routes]
