@@ -217,10 +217,18 @@ class FedifyPeer:
         body = {"relay": relay_actor, "inbox": relay_inbox, "content": content}
         return str((await self._call("POST", "relay-post", body))["id"])
 
-    async def reply(self, in_reply_to: str, to: str, content: str) -> str:
-        """Create(Note inReplyTo) to Public, cc + Mention ``to``, delivered to ``to``; note id."""
-        body = {"inReplyTo": in_reply_to, "to": to, "content": content}
+    async def reply(self, in_reply_to: str, to: str, content: str, *, followers_only: bool = False) -> str:
+        """Create(Note inReplyTo) to Public, cc + Mention ``to``, delivered to ``to``; note id.
+        ``followers_only``: Mastodon's addressing of a reply to a followers-only post (to the
+        peer's followers collection instead of Public)."""
+        body = {"inReplyTo": in_reply_to, "to": to, "content": content, "followersOnly": followers_only}
         return str((await self._call("POST", "reply", body))["id"])
+
+    async def fetch(self, url: str, *, signed: bool = True) -> tuple[int, str]:
+        """GET ``url`` as the peer's server would for its user (signed with her key), or unsigned;
+        returns (status, body)."""
+        answer = await self._call("POST", "fetch", {"url": url, "unsigned": not signed})
+        return int(answer["status"]), str(answer["body"])
 
     async def update(self, note_id: str, content: str) -> str:
         """Update(Note) to the note's recipients; returns the Update's id."""

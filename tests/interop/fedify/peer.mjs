@@ -19,7 +19,7 @@ import http from "node:http";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createFederation, generateCryptoKeyPair, MemoryKvStore } from "@fedify/fedify";
+import { createFederation, generateCryptoKeyPair, MemoryKvStore, signRequest } from "@fedify/fedify";
 import {
   Accept,
   Activity,
@@ -532,6 +532,9 @@ const control = {
     const noteId = ctx.getObjectUri(Note, { identifier: USER, id: uuid });
     const published = now();
     const handle = actor.preferredUsername ? `@${actor.preferredUsername}@${actor.id.host}` : null;
+    // followersOnly: Mastodon's addressing of a reply to a followers-only post (to the replier's
+    // followers, cc the mentioned actor, no Public anywhere).
+    const to = body.followersOnly ? ctx.getFollowersUri(USER) : PUBLIC_COLLECTION;
     const note = new Note({
       id: noteId,
       attribution: ctx.getActorUri(USER),
@@ -539,7 +542,7 @@ const control = {
       published,
       url: noteId,
       replyTarget: new URL(inReplyTo),
-      to: PUBLIC_COLLECTION,
+      to,
       cc: actor.id,
       tags: [new Mention({ href: actor.id, name: handle })],
     });
@@ -549,11 +552,23 @@ const control = {
       actor: ctx.getActorUri(USER),
       object: note,
       published,
-      to: PUBLIC_COLLECTION,
+      to,
       cc: actor.id,
     });
     await send(ctx, [actor], create);
     return { id: noteId.href, activity: create.id.href };
+  },
+
+  // A GET of `url` signed with alice's key (as a member's server fetches a private post for
+  // her), or unsigned with `unsigned: true`; answers the status and the body received.
+  "POST /_control/fetch": async (ctx, body) => {
+    let request = new Request(need(body, "url"), { headers: { Accept: "application/activity+json" } });
+    if (!body.unsigned) {
+      const [pair] = await ctx.getActorKeyPairs(USER);
+      request = await signRequest(request, pair.privateKey, pair.keyId);
+    }
+    const response = await fetch(request, { redirect: "manual" });
+    return { status: response.status, body: await response.text() };
   },
 
   "POST /_control/update": async (ctx, body) => {
