@@ -22,6 +22,7 @@ from activitypub.errors import ActivityPubError, NotFound
 
 from . import backup, blocks, following, outbox, storage
 from .cli_admin import add_admin_commands
+from .cli_members import add_members_commands
 from .config import ConfigError, database_path, load_config, new_config
 from .instance import Instance, create_instance_files, open_instance
 from .relay.cli import add_relay_commands
@@ -248,7 +249,8 @@ def build_parser(create_app: AppFactory) -> argparse.ArgumentParser:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p = command("post", cmd_post, "publish a post (Markdown); prints its id")
-    p.add_argument("--members", action="store_true", help="for followers (members) only")
+    p.add_argument("--members", action="store_true",
+                   help="a post of the members' space: published by it, for its approved members only")
     p.add_argument("--title")
     p.add_argument("text")
     p = command("edit", cmd_edit, "edit a post (sends Update)")
@@ -290,6 +292,7 @@ def build_parser(create_app: AppFactory) -> argparse.ArgumentParser:
     p.add_argument("--dir", required=True, help="the tenants directory")
     add_relay_commands(sub, _with_instance, serve)
     add_admin_commands(sub, _with_instance)
+    add_members_commands(sub, _with_instance)
     p = command("demo", cmd_demo, "a demo federation on loopback", needs_dir=False)
     p.add_argument("--dir", help="where to keep the demo's data (default: a temporary directory)")
     p.add_argument("--base-port", type=int, default=8701)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
@@ -15,7 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fedi_testing import free_port
+from fedi import following, invitations, members, storage
+from fedi.instance import open_instance
+from fedi_testing import free_port, settle
 
 FEDI = [sys.executable, "-m", "fedi"]
 AP = {"Accept": "application/activity+json"}
@@ -219,3 +222,75 @@ def test_instance_files_are_readable_by_their_owner_only(tmp_path: Path):
     fedi("restore", "--dir", str(restored), str(tmp_path / "avf.bak"))
     created = {**served, **_modes(relay), **_modes(tenants), "avf.bak": backup_mode, **_modes(restored)}
     assert _open_to_others(created) == {}
+
+
+async def _cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """The command run beside a served instance (the test's event loop keeps serving it)."""
+    return await asyncio.to_thread(fedi, *args, check=check)
+
+
+async def test_members_commands_list_approve_and_remove_a_real_peer(make_instance):
+    site = await make_instance("avf-lyon")
+    peer = await make_instance("avf-nice")
+    directory = str(site.instance.directory)
+    handle = f"@avf-nice@{peer.instance.config.host}"
+    assert (await _cli("members", "list", "--dir", directory, "--pending")).stdout.strip() == (
+        "no waiting requests")
+    await following.follow(peer.instance, site.instance.members.uri)
+    await settle(site, peer)
+
+    listed = (await _cli("members", "list", "--dir", directory, "--pending")).stdout.splitlines()
+    assert len(listed) == 1
+    assert listed[0].split("\t")[:3] == [handle, "remote", "pending"]
+    follow = await storage.get_follow(peer.db, peer.actor_url, site.instance.members.uri)
+    assert follow.state == "pending"  # no Accept before the admin says so
+
+    await _cli("members", "approve", "--dir", directory, handle)
+    await settle(site, peer)
+    follow = await storage.get_follow(peer.db, peer.actor_url, site.instance.members.uri)
+    assert follow.state == "accepted"
+    assert (await _cli("members", "list", "--dir", directory, "--pending")).stdout.strip() == (
+        "no waiting requests")
+    everyone = (await _cli("members", "list", "--dir", directory)).stdout.splitlines()
+    assert [line.split("\t")[:3] for line in everyone] == [[handle, "remote", "member"]]
+
+    await _cli("members", "remove", "--dir", directory, peer.actor_url)
+    await settle(site, peer)
+    assert await storage.get_follow(peer.db, peer.actor_url, site.instance.members.uri) is None
+    assert not await members.is_member(site.instance, peer.actor_url)
+    again = await _cli("members", "remove", "--dir", directory, handle, check=False)
+    assert again.returncode == 1 and again.stdout == ""
+    assert f"fedi: {handle} is neither a member nor asking to be one" in again.stderr
+
+
+def test_members_invite_prints_a_usable_link_and_post_members_is_the_spaces(tmp_path: Path):
+    directory = str(tmp_path / "avf")
+    url = f"http://127.0.0.1:{free_port()}"
+    fedi("init", "--dir", directory, "--url", url, "--name", "avf-lyon", "--allow-private")
+    first = fedi("members", "invite", "--dir", directory).stdout.splitlines()[-1]
+    second = fedi("members", "invite", "--dir", directory).stdout.splitlines()[-1]
+    assert first.startswith(f"{url}/invitations/") and first != second
+
+    post_id = fedi("post", "--dir", directory, "--members", "--title", "AG", "Jeudi").stdout.split()[-1]
+
+    async def check() -> None:
+        instance = await open_instance(Path(directory))
+        try:
+            token = first.rsplit("/", 1)[-1]
+            assert (await invitations.usable(instance, token, "join")).purpose == "join"
+            post = await storage.get_post_by_uri(instance.db, post_id)
+            assert (post.author, post.group_uri, post.visibility, post.title) == (
+                instance.members.uri, instance.members.uri, "followers", "AG")
+        finally:
+            await instance.close()
+
+    asyncio.run(check())
+    assert fedi("members", "approve", "--dir", directory, "@nobody@example.org", check=False).returncode == 1
+    refused = fedi("members", "reject", "--dir", directory, "@nobody@example.org", check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == "fedi: @nobody@example.org is neither a member nor asking to be one"
+
+
+def test_post_help_says_a_members_post_is_the_spaces(tmp_path: Path):
+    helped = " ".join(fedi("post", "--help").stdout.split())
+    assert "published by it, for its approved members only" in helped
