@@ -72,4 +72,5 @@ def add_members_commands(sub: Any, with_instance: Callable[..., Callable[[argpar
             ("reject", cmd_members_reject, "refuse a waiting request (sends Reject)"),
             ("remove", cmd_members_remove, "end a membership (a remote member gets Reject)")):
         p = action(name, handler, help)
-        p.add_argument("target", metavar="ACTOR_URL_OR_HANDLE", help="@name@host, an actor URL or a local name")
+        p.add_argument("target", metavar="ACTOR_URL_OR_HANDLE",
+                       help="@name@host, an actor URL or a local name")
