@@ -90,11 +90,12 @@ async def _group_of(instance: Instance, post: Post) -> LocalActor | None:
 
 async def _copy_content(instance: Instance, original: Post) -> str:
     """The member's words, after a line naming them with a link to their account."""
-    name, link = await _author_line(instance, original.author)
+    name, link = await author_line(instance, original.author)
     return f'<p><a href="{escape(link)}">{escape(name)}</a>\u202f:</p>{original.content}'
 
 
-async def _author_line(instance: Instance, author: str) -> tuple[str, str]:
+async def author_line(instance: Instance, author: str) -> tuple[str, str]:
+    """An author's name and the link to their account (a deleted one: its URL)."""
     local = await instance.get_local_actor(author)
     if local is not None:
         return local.name or local.username, local.uri

@@ -27,11 +27,13 @@ from . import (
     desk,
     federation,
     feeds,
+    invitation_pages,
     media,
     relay_site,
     site_about,
     site_frame,
     site_greeters,
+    site_members,
     site_news,
 )
 from .admission import BODY_TIMEOUT_SECONDS, InboxLimits
@@ -51,6 +53,8 @@ ROUTES = [  # one module per area of the site; README.md ("Web routes") lists th
     *site_news.routes,      # the home page, the news archive
     *site_about.routes,     # who we are, meet us, the welcome booklet
     *site_greeters.routes,  # the greeters and the contact form
+    *site_members.routes,   # the members' space
+    *invitation_pages.routes,  # joining by an invitation link, a new password by a reset link
     *agenda.routes,         # the agenda and its calendar files
     *feeds.routes,          # RSS and Atom
     *site_frame.routes,     # the logo, the accent colour, the language switch

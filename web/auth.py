@@ -12,9 +12,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import Message
 
-from activitypub.errors import TooLarge
+from activitypub.errors import NotFound, TooLarge
 from fedi import accounts, media
-from fedi.storage import Session
+from fedi.storage import Account, Session
 
 from .context import instance_of
 from .formatting import duration
@@ -58,21 +58,26 @@ async def current_session(request: Request) -> Session | None:
     return session
 
 
-async def require_session(request: Request, *, admin: bool = False) -> Session:
+async def require_session(request: Request, *, admin: bool = False, desk: bool = True) -> Session:
+    """The logged-in session; by default one of the desk (admins and editors): a member's
+    account, which has no desk, gets 404 there."""
     session = await current_session(request)
     if session is None:
         raise LoginRequired()
+    if desk and not session.account.uses_desk:
+        raise NotFound("no such page")
     if admin and not session.account.is_admin:
         raise Forbidden()
     return session
 
 
 async def read_form(request: Request, *, max_body: int = MAX_FORM_BODY,
-                    max_files: int = MAX_FORM_FILES, max_field: int = MAX_FORM_FIELD) -> FormData:
+                    max_files: int = MAX_FORM_FILES, max_field: int = MAX_FORM_FIELD,
+                    desk: bool = True) -> FormData:
     """A posted form, checked against the session's CSRF token. A body over `max_body` bytes
     is refused (TooLarge, 413) before it is parsed; uploaded files are at most `max_files`,
-    text fields at most `max_field` bytes."""
-    session = await require_session(request)
+    text fields at most `max_field` bytes. `desk` False: a form of the site, which members send."""
+    session = await require_session(request, desk=desk)
     refuse_foreign_origin(request)
     form = await _body_at_most(request, max_body).form(max_part_size=max_field,
                                                         max_files=max_files)
@@ -121,8 +126,9 @@ def _secure(request: Request) -> bool:
 
 
 async def login_page(request: Request) -> Response:
-    if await current_session(request):
-        return RedirectResponse("/desk", status_code=303)
+    session = await current_session(request)
+    if session:
+        return RedirectResponse(landing_of(session.account), status_code=303)
     return _login_form(request)
 
 
@@ -164,16 +170,29 @@ async def login(request: Request) -> Response:
         limits.failed(address, name, now)
         return _login_form(request, gettext(request, "Wrong username or password."), status_code=401)
     limits.succeeded(address, name)
-    token = await accounts.open_session(instance.db, account, now)
-    response = RedirectResponse(_safe_next(str(form.get("next", ""))) or "/desk", status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, max_age=accounts.SESSION_SECONDS, httponly=True,
-                        samesite="lax", secure=_secure(request), path="/")
+    wanted = _safe_next(str(form.get("next", ""))) if account.uses_desk else ""
+    response = await start_session(request, account, wanted or landing_of(account))
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
 
+def landing_of(account: Account) -> str:
+    """Where a person lands once logged in: the desk, or (a member) the members' space."""
+    return "/desk" if account.uses_desk else "/members"
+
+
+async def start_session(request: Request, account: Account, target: str) -> Response:
+    """Opens a session for `account` (its cookie set) and redirects to `target`."""
+    instance = instance_of(request)
+    token = await accounts.open_session(instance.db, account, instance.clock())
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, max_age=accounts.SESSION_SECONDS, httponly=True,
+                        samesite="lax", secure=_secure(request), path="/")
+    return response
+
+
 async def logout(request: Request) -> Response:
-    await read_form(request)
+    await read_form(request, desk=False)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         await accounts.close_session(instance_of(request).db, token)

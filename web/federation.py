@@ -39,7 +39,7 @@ from fedi.documents import (
 from fedi.instance import Instance
 from fedi.storage import LocalActor, Post
 
-from . import site_news
+from . import site_members, site_news
 from .admission import check_inbox_rate, inbox_limits, read_body
 from .context import instance_of
 from .negotiation import ActivityJSONResponse, vary_accept, wants_activitypub, wants_actor_document
@@ -247,9 +247,9 @@ async def post(request: Request) -> Response:
 
 async def _private_post(request: Request, instance: Instance, found: Post) -> Response:
     """A post of a Group's members: its object (or its tombstone) for a GET signed by a member
-    or by their server, 404 to anyone else."""
+    or by their server; its page for a member logged in on the site; 404 to anyone else."""
     if not wants_activitypub(request):
-        raise NotFound("no such post")
+        return vary_accept(await site_members.private_post_page(request, instance, found))
     assert found.group_uri is not None
     if not await _signed_by_reader(instance, request, found.group_uri):
         raise NotFound("no such post")

@@ -15,6 +15,8 @@ __all__ = [
     "put_group_copy",
     "get_group_copy",
     "get_group_original",
+    "list_group_discussion",
+    "count_group_discussions",
     "list_group_originals_by_author",
 ]
 
@@ -84,3 +86,31 @@ async def list_group_originals_by_author(db: Reader, author: str) -> list[Post]:
         "SELECT p.* FROM posts p JOIN group_copies g ON g.original_uri = p.uri"
         " WHERE p.author = ? AND p.status != 'deleted' ORDER BY p.id", (author,))
     return [Post.from_row(row) for row in rows]
+
+
+async def list_group_discussion(db: Reader, group_uri: str, root_uri: str) -> list[Post]:
+    """The published replies, at any depth, to a post of a Group's space, oldest first: what
+    members wrote (the Group's copies of it, which carry the threads for Mastodon, left out)."""
+    rows = await db.fetchall(
+        "WITH RECURSIVE thread(uri) AS (SELECT ? UNION"
+        " SELECT p.uri FROM posts p JOIN thread t ON p.in_reply_to = t.uri WHERE p.group_uri = ?)"
+        " SELECT p.* FROM posts p JOIN thread t ON t.uri = p.uri"
+        " WHERE p.uri != ? AND p.status = 'published'"
+        " AND NOT EXISTS (SELECT 1 FROM group_copies g WHERE g.copy_uri = p.uri)"
+        " ORDER BY p.published_at, p.id",
+        (root_uri, group_uri, root_uri))
+    return [Post.from_row(row) for row in rows]
+
+
+async def count_group_discussions(db: Reader, group_uri: str, root_uris: list[str]) -> dict[str, int]:
+    """How many direct replies by members each post of the space has (copies left out)."""
+    counts = dict.fromkeys(root_uris, 0)
+    for uri in root_uris:
+        row = await db.fetchone(
+            "SELECT COUNT(*) FROM posts p WHERE p.group_uri = ? AND p.status = 'published'"
+            " AND (p.in_reply_to = ? OR p.in_reply_to IN"
+            " (SELECT copy_uri FROM group_copies WHERE original_uri = ?))"
+            " AND NOT EXISTS (SELECT 1 FROM group_copies g WHERE g.copy_uri = p.uri)",
+            (group_uri, uri, uri))
+        counts[uri] = int(row[0]) if row else 0
+    return counts

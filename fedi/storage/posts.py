@@ -169,11 +169,16 @@ async def list_posts_by_author(
     return [Post.from_row(row) for row in rows]
 
 
+# The Group's re-publication of a member's post is for Mastodon: lists show the member's own.
+_NOT_A_COPY = "NOT EXISTS (SELECT 1 FROM group_copies g WHERE g.copy_uri = posts.uri)"
+
+
 async def list_group_posts(db: Reader, group_uri: str, limit: int, offset: int = 0) -> list[Post]:
-    """The published posts of a Group's space that start a discussion (not replies), newest first."""
+    """The published posts of a Group's space that start a discussion (not replies, not the
+    Group's copies), newest first."""
     rows = await db.fetchall(
         "SELECT * FROM posts WHERE group_uri = ? AND status = 'published' AND in_reply_to IS NULL"
-        " ORDER BY published_at DESC, id DESC LIMIT ? OFFSET ?",
+        f" AND {_NOT_A_COPY} ORDER BY published_at DESC, id DESC LIMIT ? OFFSET ?",
         (group_uri, limit, offset),
     )
     return [Post.from_row(row) for row in rows]
@@ -181,7 +186,8 @@ async def list_group_posts(db: Reader, group_uri: str, limit: int, offset: int =
 
 async def count_group_posts(db: Reader, group_uri: str) -> int:
     row = await db.fetchone(
-        "SELECT COUNT(*) FROM posts WHERE group_uri = ? AND status = 'published' AND in_reply_to IS NULL",
+        "SELECT COUNT(*) FROM posts WHERE group_uri = ? AND status = 'published' AND in_reply_to IS NULL"
+        f" AND {_NOT_A_COPY}",
         (group_uri,))
     return int(row[0]) if row else 0
 
