@@ -197,13 +197,25 @@ async def republish_for_other_audience(instance: Instance, uri: str) -> Post:
     if post.status != "published":
         raise BadRequest(f"{uri} is not published")
     visibility = "public" if post.visibility == "followers" else "followers"
-    media = [(photo.media_id, photo.alt) for photo in await storage.list_attachments(instance.db, uri)]
-    event = EventFields(post.event_start, post.event_end, post.event_place,
-                        post.event_recurrence) if post.is_event and post.event_start else None
-    again = await publish_post(instance, post.source or plain_text(post.content), title=post.title,
-                               visibility=visibility, media=media, event=event)
+    again = await _publish_again(instance, post, visibility)
     await delete_post(instance, uri)
     return again
+
+
+async def copy_to_members_space(instance: Instance, uri: str) -> Post:
+    """A post the association sent to all its followers "for members" before the members' space
+    existed is published again in the space (same text, photos, event); the old one stays as it
+    is until an editor deletes it: nobody's audience changes silently."""
+    return await _publish_again(instance, await _own_post(instance, uri), "followers")
+
+
+async def _publish_again(instance: Instance, post: Post, visibility: str) -> Post:
+    """A new post with `post`'s text, title, photos and event details, for `visibility`."""
+    media = [(photo.media_id, photo.alt) for photo in await storage.list_attachments(instance.db, post.uri)]
+    event = EventFields(post.event_start, post.event_end, post.event_place,
+                        post.event_recurrence) if post.is_event and post.event_start else None
+    return await publish_post(instance, post.source or plain_text(post.content), title=post.title,
+                              visibility=visibility, media=media, event=event)
 
 
 async def delete_post(instance: Instance, uri: str) -> None:

@@ -216,12 +216,14 @@ async def list_local_posts(
     db: Reader, author: str, statuses: tuple[str, ...], limit: int, offset: int = 0,
     *, post_type: str | None = None,
 ) -> list[Post]:
-    """The association's own posts in the given states (published, draft, scheduled), newest first."""
+    """A local actor's own posts in the given states (published, draft, scheduled), newest first
+    (for the members' space: not its copies of what members wrote)."""
     marks = ",".join("?" * len(statuses))
     type_filter = "AND type = ?" if post_type else ""
     rows = await db.fetchall(
         f"SELECT * FROM posts WHERE author = ? AND is_local = 1 AND status IN ({marks})"
-        f" AND in_reply_to IS NULL {type_filter} ORDER BY published_at DESC, id DESC LIMIT ? OFFSET ?",
+        f" AND in_reply_to IS NULL AND {_NOT_A_COPY} {type_filter}"
+        " ORDER BY published_at DESC, id DESC LIMIT ? OFFSET ?",
         (author, *statuses, *([post_type] if post_type else []), limit, offset),
     )
     return [Post.from_row(row) for row in rows]

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from activitypub.errors import ActivityPubError, NotFound
 from fedi import outbox, storage
 from fedi.content import render_markdown
+from fedi.instance import Instance
 from fedi.outbox import MAX_TEXT_LENGTH, MAX_TITLE_LENGTH, AudienceFixed
 from fedi.storage import Attachment, Post
 
@@ -45,11 +46,36 @@ async def dashboard(request: Request) -> Response:
     instance = instance_of(request)
     if instance.config.role == "relay":
         return RedirectResponse("/desk/relay", status_code=303)
-    author = instance.association.uri
+    waiting = await _posts_of_the_desk(instance, ("draft", "scheduled"))
+    published = await _posts_of_the_desk(instance, ("published",))
     return render(request, "desk/dashboard.html", {
-        "waiting": await storage.list_local_posts(instance.db, author, ("draft", "scheduled"), DESK_LIST),
-        "published": await storage.list_local_posts(instance.db, author, ("published",), DESK_LIST),
+        "waiting": waiting, "published": published,
+        "sent_to_every_follower": [post for post in published if _sent_to_every_follower(instance, post)],
     })
+
+
+async def _posts_of_the_desk(instance: Instance, statuses: tuple[str, ...]) -> list[Post]:
+    """The association's posts and the members' space's, newest first."""
+    authors = [instance.association] + ([instance.members] if instance.members else [])
+    posts = [post for author in authors
+             for post in await storage.list_local_posts(instance.db, author.uri, statuses, DESK_LIST)]
+    return sorted(posts, key=lambda post: (post.published_at, post.id), reverse=True)[:DESK_LIST]
+
+
+def _sent_to_every_follower(instance: Instance, post: Post) -> bool:
+    """A "members only" post from before the members' space: the association sent it to all its
+    followers (anyone could follow), and nothing can recall it."""
+    return post.author == instance.association.uri and post.visibility == "followers"
+
+
+async def copy_for_members(request: Request) -> Response:
+    await require_session(request)
+    await read_form(request)
+    post = await _desk_post(request)
+    if not _sent_to_every_follower(instance_of(request), post):
+        raise NotFound("not a post sent to every follower")
+    copy = await outbox.copy_to_members_space(instance_of(request), post.uri)
+    return RedirectResponse(f"/desk/posts/{copy.id}?saved=copied", status_code=303)
 
 
 async def new_post(request: Request) -> Response:
@@ -183,6 +209,9 @@ async def _desk_post(request: Request) -> Post:
     post = await storage.get_post_by_id(instance.db, request.path_params["post_id"])
     if post is None or not post.is_local or post.is_deleted or post.in_reply_to:
         raise NotFound("no such post")
+    editors = {instance.association.uri, instance.members.uri if instance.members else ""}
+    if post.author not in editors or await storage.get_group_original(instance.db, post.uri):
+        raise NotFound("no such post")  # a member's own words, or the space's copy of them
     return post
 
 
@@ -217,5 +246,6 @@ routes = [
     AssociationRoute("/desk/posts/{post_id:id}", save_post, methods=["POST"]),
     AssociationRoute("/desk/posts/{post_id:id}/delete", delete, methods=["POST"]),
     AssociationRoute("/desk/posts/{post_id:id}/republish", republish, methods=["POST"]),
+    AssociationRoute("/desk/posts/{post_id:id}/copy-for-members", copy_for_members, methods=["POST"]),
     AssociationRoute("/desk/preview", preview, methods=["POST"]),
 ]
