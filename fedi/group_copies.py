@@ -20,14 +20,14 @@ from .storage import LocalActor, Post, utc_now_iso
 
 async def republish(instance: Instance, original: Post) -> Post | None:
     """The Group's copy of a member's stored post (which names the Group in `group_uri`),
-    published now for every member; the existing copy if there is one; None if the Group
-    is not ours."""
+    published now for every member; the existing copy if there is one (a new one when the
+    admin shows again what was hidden); None if the Group is not ours."""
     group = await _group_of(instance, original)
     if group is None or original.group_uri is None:
         return None
-    existing = await storage.get_group_copy(instance.db, original.uri)
+    existing = await _copy_of(instance, original)
     if existing is not None:
-        return await storage.get_post_by_uri(instance.db, existing)
+        return existing
     parent = await _copy_or_self(instance, original.in_reply_to)
     content = await _copy_content(instance, original)  # read before the transaction holds the database
     uri = instance.urls.new_post()

@@ -1,13 +1,17 @@
 """Moderating comments. A reply from the fediverse to one of our posts waits for an admin's
 approval, unless the admin trusts the accounts the association follows and it follows its
 author. An admin approves, hides or deletes a comment, and can block its author's account
-(refused at the inbox from then on) or its whole server (a domain block, see `blocks.py`)."""
+(refused at the inbox from then on) or its whole server (a domain block, see `blocks.py`).
+
+What members write in the members' space is shown at once (they were approved as members);
+the admin can hide or delete it afterwards, and the Group's copy that carried it to members on
+Mastodon is then withdrawn by a `Delete` (see `group_copies`); shown again, it is copied anew."""
 
 from __future__ import annotations
 
 from activitypub.errors import BadRequest, NotFound, Rejected
 
-from . import storage
+from . import group_copies, members, storage
 from .blocks import block_domain, forget_blocklist, is_account_blocked, parse_domain
 from .instance import Instance
 from .storage import Comment, DomainPurge, Post, utc_now_iso
@@ -55,12 +59,18 @@ async def get_comment(instance: Instance, comment_id: int) -> Comment:
 
 async def approve_comment(instance: Instance, comment_id: int) -> Comment:
     """The comment shows under the post (also a hidden one, shown again)."""
-    return await _set_status(instance, comment_id, "published")
+    comment = await _set_status(instance, comment_id, "published")
+    shown = await storage.get_post_by_uri(instance.db, comment.post.uri)
+    if shown is not None and shown.is_private:
+        await group_copies.republish(instance, shown)
+    return comment
 
 
 async def hide_comment(instance: Instance, comment_id: int) -> Comment:
     """The comment no longer shows, but stays on the desk where it can be approved again."""
-    return await _set_status(instance, comment_id, "hidden")
+    comment = await _set_status(instance, comment_id, "hidden")
+    await group_copies.withdraw(instance, comment.post)
+    return comment
 
 
 async def _set_status(instance: Instance, comment_id: int, status: str) -> Comment:
@@ -77,19 +87,27 @@ async def delete_comment(instance: Instance, comment_id: int) -> Comment:
     async with instance.db.transaction() as tx:
         await storage.mark_post_deleted(tx, comment.post.uri, utc_now_iso())
         await storage.delete_comment_edit(tx, comment.post.uri)
+    await group_copies.withdraw(instance, comment.post)
     return comment
 
 
 async def block_account(instance: Instance, actor: str) -> int:
-    """Refuses everything from a remote account from now on: its comments are hidden and it
-    no longer follows the association. Returns how many comments were hidden."""
+    """Refuses everything from a remote account from now on: its comments are hidden, it no
+    longer follows the association, and a member is removed from the members' space (told by a
+    `Reject`, its words there withdrawn from the other members). Returns how many comments were
+    hidden."""
     if instance.urls.is_local(actor):
         raise BadRequest("a local account cannot be blocked")
+    if instance.members is not None and await members.is_member(instance, actor):
+        await members.remove(instance, actor)
     try:
         async with instance.db.transaction() as tx:
-            return await storage.put_account_block(tx, actor)
+            hidden = await storage.put_account_block(tx, actor)
     finally:
         forget_blocklist(instance)
+    for original in await storage.list_group_originals_by_author(instance.db, actor):
+        await group_copies.withdraw(instance, original)
+    return hidden
 
 
 async def unblock_account(instance: Instance, actor: str) -> bool:

@@ -4,15 +4,18 @@ outsiders; what they send is what Mastodon sends, signed by their association's 
 from __future__ import annotations
 
 import json
+from html import unescape
 from typing import Any
 
 import httpx
 
 from activitypub.auth import SignatureAuth
-from fedi import following, members, storage
+from desk_testing import HTML
+from fedi import following, invitations, members, storage
 from fedi_testing import AP_HEADERS, Served, settle, signer_of
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
+PASSWORD = "une phrase assez longue"
 
 
 def group_of(site: Served) -> str:
@@ -80,3 +83,21 @@ async def copy_of(site: Served, original_uri: str) -> str:
     copy = await storage.get_group_copy(site.db, original_uri)
     assert copy is not None, f"the Group made no copy of {original_uri}"
     return copy
+
+
+async def invitation_path(site: Served) -> str:
+    """A new invitation link of the site's members' space, as a path."""
+    link = await invitations.create_invitation(site.instance, "admin")
+    return link.removeprefix(site.instance.config.url)
+
+
+async def join_on_site(site: Served, path: str, username: str = "marie") -> httpx.AsyncClient:
+    """A new person opens the invitation, fills it in, and is logged in (as "Marie Martin")."""
+    browser = httpx.AsyncClient(base_url=site.url, headers=HTML, timeout=30)
+    form = await browser.get(path)
+    assert form.status_code == 200 and "Rejoindre l’espace adhérents" in unescape(form.text)
+    response = await browser.post(path, data={
+        "username": username, "display_name": "Marie Martin", "town": "Lyon",
+        "password": PASSWORD, "password_again": PASSWORD})
+    assert response.status_code == 303 and response.headers["location"] == "/members?done=joined"
+    return browser

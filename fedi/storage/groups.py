@@ -62,9 +62,11 @@ async def has_member_on_host(db: Reader, group_uri: str, host: str) -> bool:
 
 
 async def put_group_copy(tx: Transaction, original_uri: str, copy_uri: str, group_uri: str) -> None:
+    """The Group's copy of a member's words (a new one replaces a withdrawn one)."""
     await tx.execute(
         "INSERT INTO group_copies (original_uri, copy_uri, group_uri, created_at) VALUES (?,?,?,?)"
-        " ON CONFLICT(original_uri) DO NOTHING",
+        " ON CONFLICT(original_uri) DO UPDATE SET copy_uri = excluded.copy_uri,"
+        " created_at = excluded.created_at",
         (original_uri, copy_uri, group_uri, utc_now_iso()))
 
 

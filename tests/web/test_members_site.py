@@ -10,32 +10,14 @@ import httpx
 
 from desk_testing import HTML, csrf_of, log_in
 from fedi import group_copies, invitations, members, outbox, storage
-
-PASSWORD = "une phrase assez longue"
-
-
-async def _invited(site) -> str:
-    link = await invitations.create_invitation(site.instance, "admin")
-    return link.removeprefix(site.instance.config.url)
-
-
-async def _join(site, path: str, username: str = "marie") -> httpx.AsyncClient:
-    """A new person opens the invitation, fills it in, and is logged in."""
-    browser = httpx.AsyncClient(base_url=site.url, headers=HTML, timeout=30)
-    form = await browser.get(path)
-    assert form.status_code == 200 and "Rejoindre l’espace adhérents" in unescape(form.text)
-    response = await browser.post(path, data={
-        "username": username, "display_name": "Marie Martin", "town": "Lyon",
-        "password": PASSWORD, "password_again": PASSWORD})
-    assert response.status_code == 303 and response.headers["location"] == "/members?done=joined"
-    return browser
+from space_testing import PASSWORD, invitation_path, join_on_site
 
 
 async def test_an_invited_person_joins_reads_and_comments(make_instance):
     site = await make_instance("avf-lyon")
     post = await outbox.publish_post(site.instance, "L'ordre du jour est joint.", title="Assemblée générale",
                                      visibility="followers")
-    browser = await _join(site, await _invited(site))
+    browser = await join_on_site(site, await invitation_path(site))
 
     space = unescape((await browser.get("/members?done=joined")).text)
     assert "Bienvenue" in space and "Assemblée générale" in space and "0 commentaire" in space
@@ -56,7 +38,7 @@ async def test_an_invited_person_joins_reads_and_comments(make_instance):
 
 async def test_a_member_starts_a_discussion(make_instance):
     site = await make_instance("avf-lyon")
-    browser = await _join(site, await _invited(site))
+    browser = await join_on_site(site, await invitation_path(site))
     page = (await browser.get("/members")).text
 
     response = await browser.post("/members", data={"csrf": csrf_of(page), "text": "Qui covoiture samedi ?"})
@@ -72,8 +54,8 @@ async def test_a_member_starts_a_discussion(make_instance):
 
 async def test_a_used_or_forged_link_shows_a_page_saying_so(make_instance):
     site = await make_instance("avf-lyon")
-    path = await _invited(site)
-    await (await _join(site, path)).aclose()
+    path = await invitation_path(site)
+    await (await join_on_site(site, path)).aclose()
 
     async with httpx.AsyncClient(base_url=site.url, headers=HTML) as browser:
         for link in (path, "/invitations/forged", "/password/forged"):
@@ -87,7 +69,7 @@ async def test_a_used_or_forged_link_shows_a_page_saying_so(make_instance):
 
 async def test_the_form_explains_in_french_and_keeps_what_was_typed(make_instance):
     site = await make_instance("avf-lyon")
-    path = await _invited(site)
+    path = await invitation_path(site)
     async with httpx.AsyncClient(base_url=site.url, headers=HTML) as browser:
         differ = await browser.post(path, data={"username": "marie", "display_name": "Marie Martin",
                                                 "town": "Lyon", "password": PASSWORD, "password_again": "autre"})
@@ -102,7 +84,7 @@ async def test_the_form_explains_in_french_and_keeps_what_was_typed(make_instanc
 
 async def test_a_member_logs_in_to_the_space_never_to_the_desk(make_instance):
     site = await make_instance("avf-lyon")
-    await (await _join(site, await _invited(site))).aclose()
+    await (await join_on_site(site, await invitation_path(site))).aclose()
     member = await log_in(site, "marie", password=PASSWORD, create=False)
 
     landing = await member.client.get("/login")
@@ -116,7 +98,7 @@ async def test_outsiders_and_removed_members_see_nothing_of_the_space(make_insta
     site = await make_instance("avf-lyon")
     post = await outbox.publish_post(site.instance, "Texte secret des adhérents", title="Réservé",
                                      visibility="followers")
-    await (await _join(site, await _invited(site))).aclose()
+    await (await join_on_site(site, await invitation_path(site))).aclose()
     editor = await log_in(site, "jean", role="editor")
     assert "Texte secret des adhérents" in (await editor.page(post.uri)).text  # the desk writes it
     marie = await log_in(site, "marie", password=PASSWORD, create=False)

@@ -1,5 +1,6 @@
 """Moderating comments (admins): replies from the fediverse waiting for approval, the ones
-shown and the ones hidden; approve, hide, delete, block an account or its whole server."""
+shown and the ones hidden; approve, hide, delete, block an account or its whole server. What
+members write in the members' space is listed apart: shown at once, it can be hidden or deleted."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from activitypub.errors import BadRequest, NotFound
-from fedi import moderation, storage
+from fedi import members, moderation, storage
 
 from ..auth import read_form, require_session
 from ..context import AssociationRoute, instance_of
@@ -29,12 +30,15 @@ async def overview(request: Request) -> Response:
 
 
 async def _page(request: Request, error: str = "", status_code: int = 200) -> Response:
-    db = instance_of(request).db
+    instance = instance_of(request)
+    db, space = instance.db, members.space_of(instance).uri
     done = request.query_params.get("done", "")
     return render(request, "desk/comments.html", {
         "pending": await storage.list_comments(db, "pending", LISTED),
         "published": await storage.list_comments(db, "published", LISTED),
         "hidden": await storage.list_comments(db, "hidden", LISTED),
+        "space_shown": await storage.list_space_comments(db, space, "published", LISTED),
+        "space_hidden": await storage.list_space_comments(db, space, "hidden", LISTED),
         "blocked": await storage.list_account_blocks(db),
         "done": done if done in DONE else "", "error": error,
     }, status_code=status_code)
